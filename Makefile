@@ -1,0 +1,15 @@
+# The two commands of the README:
+#   make demo   install dfwatch and run it on the embedded default store and fixture web
+#   make test   install everything (incl. the Elasticsearch node) and run the whole suite
+.PHONY: demo test setup lint
+
+demo:
+	scripts/setup.sh
+	.venv/bin/dfwatch demo
+
+test:
+	scripts/setup.sh --test
+	.venv/bin/python -m pytest
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/mypy dfwatch crawler pipelines nlp

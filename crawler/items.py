@@ -1,0 +1,19 @@
+"""What spiders yield: a fetched page, untouched. Pipelines do everything else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class RawPage:
+    url: str  # the URL as discovered (feed link)
+    final_url: str  # after redirects
+    status: int
+    body: bytes
+    encoding: str  # as detected by Scrapy: header, BOM, <meta charset>, then the bytes
+    content_type: str
+    source_id: str
+    fetched_at: datetime
+    feed_entry: dict[str, str] = field(default_factory=dict)  # title/published from the feed

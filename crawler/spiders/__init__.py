@@ -1,0 +1,1 @@
+"""Strategy spiders: each discovers article URLs its own way and yields RawPage items."""

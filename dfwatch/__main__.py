@@ -1,0 +1,3 @@
+from dfwatch.cli import run
+
+run()

@@ -1,0 +1,198 @@
+"""The `dfwatch` command: the one entry point to every feature."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dfwatch.settings import Settings, load_settings
+from dfwatch.sources import load_sources
+from dfwatch.store import Query, StoreError, open_store
+from dfwatch.terminal import safe_line
+from dfwatch.yamlconf import ConfigError
+
+app = typer.Typer(help="Monitor news and government releases about deepfake sexual crimes.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+index_app = typer.Typer(help="Create and maintain the index.", no_args_is_help=True)
+sources_app = typer.Typer(help="Check the crawl sources.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+app.add_typer(sources_app, name="sources")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Settings file (YAML).")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"dfwatch: {message}", err=True)
+    return typer.Exit(code)
+
+
+def settings_from(ctx: typer.Context) -> Settings:
+    try:
+        return load_settings(ctx.obj.get("config") if ctx.obj else None)
+    except ConfigError as exc:
+        raise fail(f"configuration error:\n{exc}") from None
+
+
+@app.callback()
+def main(ctx: typer.Context, config: ConfigOpt = None) -> None:
+    ctx.obj = {"config": config}
+
+
+@app.command()
+def crawl(
+    ctx: typer.Context,
+    source: Annotated[list[str], typer.Option("--source", "-s", help="Source id (repeatable).")],
+    stats_json: Annotated[Path | None, typer.Option(help="Also write the crawl report here.")] = None,
+    log_level: Annotated[str, typer.Option(help="Scrapy log level.")] = "WARNING",
+) -> None:
+    """Crawl sources once: fetch, extract, filter, enrich and index their new articles."""
+    from dfwatch.crawling import run_crawls
+
+    settings = settings_from(ctx)
+    try:
+        known = load_sources(settings.sources_path)
+    except ConfigError as exc:
+        raise fail(f"sources error:\n{exc}") from None
+    unknown = [s for s in source if s not in known]
+    if unknown:
+        raise fail(f"unknown source id(s) {', '.join(unknown)} in {settings.sources_path}")
+    reports = run_crawls(settings, {s: known[s].strategy for s in source}, log_level)
+    for report in reports:
+        print_report(report.as_dict())
+    if stats_json:
+        stats_json.write_text(json.dumps([r.as_dict() for r in reports], indent=2))
+
+
+def print_report(report: dict[str, Any]) -> None:
+    typer.echo(f"{report['source']}: fetched {report['pages_fetched']} pages, "
+               f"indexed {report['indexed']}, spooled {report['spooled']}")
+    for kind in ("skipped", "dropped"):
+        for reason, n in report[kind].items():
+            typer.echo(f"  {kind} {n:>3}  {reason}")
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help='Words, "phrases", OR, -exclude.')],
+    date_from: Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"])] = None,
+    date_to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"])] = None,
+    size: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per hit.")] = False,
+) -> None:
+    """Search indexed articles."""
+    settings = settings_from(ctx)
+    q = Query(query, _day(date_from), _day(date_to))
+    store = open_store(settings)
+    try:
+        result = store.search(q, size=size)
+    except StoreError as exc:
+        raise fail(str(exc), 3) from None
+    finally:
+        store.close()
+    if as_json:
+        for hit in result.hits:
+            typer.echo(json.dumps(hit.__dict__, ensure_ascii=False))
+        return
+    typer.echo(f"{result.total} articles match {query!r}")
+    for hit in result.hits:
+        typer.echo(f"- {(hit.published_at or '')[:10]}  {safe_line(hit.title)}  [{safe_line(hit.source_name)}]")
+        typer.echo(f"  {safe_line(hit.url)}")
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+@app.command()
+def extract(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A saved HTML page.")],
+    url: Annotated[str | None, typer.Option(help="The page's URL, for relative links and metadata.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Force a charset; default: detect.")] = None,
+) -> None:
+    """Print the title, text, dates, authors and language trafilatura finds in a page, as JSON."""
+    from w3lib.encoding import html_to_unicode
+
+    from pipelines.extract import extract_html
+
+    raw = file.read_bytes()
+    if encoding:
+        html = raw.decode(encoding, errors="replace")
+    else:
+        _, html = html_to_unicode(None, raw)
+    result = extract_html(html, url)
+    if result is None:
+        raise fail(f"{file}: no article text found", 1)
+    typer.echo(json.dumps({
+        "title": result.title, "text": result.text,
+        "published": result.published_at.isoformat() if result.published_at else None,
+        "modified": result.modified_at.isoformat() if result.modified_at else None,
+        "authors": result.authors, "language": result.language, "url": result.canonical_url,
+    }, ensure_ascii=False, indent=2))
+
+
+@index_app.command("setup")
+def index_setup(ctx: typer.Context) -> None:
+    """Create the index template, index and alias (or SQLite tables); safe to re-run."""
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    try:
+        store.setup()
+    except StoreError as exc:
+        raise fail(str(exc), 3) from None
+    finally:
+        store.close()
+    where = settings.store.elasticsearch_url or settings.sqlite_file
+    typer.echo(f"{settings.store.backend} store ready at {where}")
+
+
+@index_app.command("replay")
+def index_replay(ctx: typer.Context) -> None:
+    """Write spooled documents (kept while the store was unreachable) to the store."""
+    from dfwatch.spool import Spool
+
+    settings = settings_from(ctx)
+    store = open_store(settings)
+    try:
+        store.setup()
+        written = Spool(settings.data_path / "spool").replay(store)
+    except StoreError as exc:
+        raise fail(f"{exc}; spooled documents are kept", 3) from None
+    finally:
+        store.close()
+    typer.echo(f"replayed {written} documents")
+
+
+@sources_app.command("check")
+def sources_check(ctx: typer.Context) -> None:
+    """Validate the sources file offline."""
+    settings = settings_from(ctx)
+    try:
+        sources = load_sources(settings.sources_path)
+    except ConfigError as exc:
+        raise fail(f"sources error:\n{exc}") from None
+    typer.echo(f"{settings.sources_path}: {len(sources)} sources, all valid")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Option(help="What to search for after the crawl.")] = "telegram",
+) -> None:
+    """Serve the bundled fixture web on 127.0.0.1, crawl it, index it, and search it."""
+    from dfwatch.demo import run_demo
+
+    run_demo(settings_from(ctx), query, echo=typer.echo)
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    app(prog_name="dfwatch")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

@@ -1,0 +1,75 @@
+"""The records dfwatch stores: an Article with its source, relevance and entities.
+
+Documents are plain dicts at the store boundary (`Article.to_doc`), so both stores and
+the index template agree on one shape, declared here and in config/elasticsearch/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+ENTITY_FACETS = {"PERSON": "people", "ORG": "orgs", "GPE": "places"}
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    id: str
+    name: str
+    type: str
+    country: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    text: str
+    label: str
+    norm: str
+    start: int
+    end: int
+
+
+@dataclass
+class Relevance:
+    score: float
+    matched_terms: list[str]
+
+
+@dataclass
+class Article:
+    id: str
+    url: str
+    canonical_url: str
+    source: SourceRef
+    title: str
+    text: str
+    lead: str
+    published_at: datetime | None
+    modified_at: datetime | None
+    crawled_at: datetime
+    authors: list[str]
+    language: str
+    content_hash: str
+    relevance: Relevance | None = None
+    entities: list[Entity] = field(default_factory=list)
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        for key in ("published_at", "modified_at", "crawled_at"):
+            value = doc[key]
+            doc[key] = value.isoformat() if value else None
+        for facet in ENTITY_FACETS.values():
+            doc[facet] = []
+        for ent in self.entities:
+            facet = ENTITY_FACETS.get(ent.label)
+            if facet and ent.norm not in doc[facet]:
+                doc[facet].append(ent.norm)
+        return doc
+
+
+def content_hash(text: str) -> str:
+    """Hash of the whitespace-folded text: equal for re-crawls of unchanged articles."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()

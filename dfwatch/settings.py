@@ -1,0 +1,163 @@
+"""Settings: bundled defaults < user file < DFWATCH_* environment, validated by pydantic.
+
+Every setting is declared once here with its type; `config/defaults.yaml` holds the
+default values and their help. Nothing is read at import time: call `load_settings()`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from config import DIR as CONFIG_DIR
+from dfwatch.yamlconf import ConfigError, LocatedYaml, describe_errors, load_yaml
+
+ENV_PREFIX = "DFWATCH_"
+USER_FILE_ENV = "DFWATCH_CONFIG"
+SECRET_SUFFIXES = ("password", "api_key", "secret", "token")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(_Section):
+    elasticsearch_url: str | None = None
+    elasticsearch_username: str | None = None
+    elasticsearch_password: SecretStr | None = None  # environment only
+    elasticsearch_api_key: SecretStr | None = None  # environment only
+    index_prefix: str = Field(default="dfwatch", pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    sqlite_path: Path | None = None
+    bulk_size: int = Field(default=200, ge=1, le=10_000)
+    request_timeout: float = Field(default=30, gt=0)
+
+    @property
+    def backend(self) -> Literal["elasticsearch", "sqlite"]:
+        return "elasticsearch" if self.elasticsearch_url else "sqlite"
+
+
+class CrawlSettings(_Section):
+    user_agent: str
+    contact_url: str
+    download_delay: float = Field(ge=0)
+    concurrent_per_domain: int = Field(ge=1, le=8)
+    download_timeout: float = Field(gt=0)
+    max_page_bytes: int = Field(ge=10_000)
+    retry_times: int = Field(ge=0, le=10)
+
+    @property
+    def full_user_agent(self) -> str:
+        return self.user_agent.replace("{contact_url}", self.contact_url)
+
+
+class NlpSettings(_Section):
+    model: str
+    batch_size: int = Field(ge=1, le=10_000)
+    flush_seconds: float = Field(gt=0)
+
+
+class RelevanceSettings(_Section):
+    deepfake_terms: list[str] = Field(min_length=1)
+    sexual_terms: list[str] = Field(min_length=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    data_dir: Path
+    sources_file: Path | None = None
+    store: StoreSettings
+    crawl: CrawlSettings
+    nlp: NlpSettings
+    relevance: RelevanceSettings
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)  # the environment beats the files
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser()
+
+    @property
+    def sqlite_file(self) -> Path:
+        return (self.store.sqlite_path or self.data_path / "dfwatch.sqlite3").expanduser()
+
+    @property
+    def sources_path(self) -> Path:
+        return (self.sources_file or CONFIG_DIR / "sources.yaml").expanduser()
+
+
+def user_file(explicit: Path | None = None) -> Path | None:
+    """The user settings file: --config, else $DFWATCH_CONFIG, else ./dfwatch.yaml if present."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(USER_FILE_ENV):
+        return Path(os.environ[USER_FILE_ENV])
+    local = Path("dfwatch.yaml")
+    return local if local.is_file() else None
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Load and validate settings; raise ConfigError naming file, line and field."""
+    files = [load_yaml(CONFIG_DIR / "defaults.yaml")]
+    chosen = user_file(path)
+    if chosen is not None:
+        files.append(load_yaml(chosen))
+    merged: dict[str, Any] = {}
+    for f in files:
+        if f.data is None:
+            continue
+        if not isinstance(f.data, dict):
+            raise ConfigError(f"{f.path}:1: expected a mapping of settings, got {type(f.data).__name__}")
+        if f is not files[0]:
+            _refuse_secrets(f, f.data, ())
+        _deep_merge(merged, f.data)
+    _deep_merge(merged, overrides)
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, files, _env_names())) from None
+
+
+def _refuse_secrets(f: LocatedYaml, data: dict, prefix: tuple[str, ...]) -> None:
+    for key, value in data.items():
+        loc = (*prefix, str(key))
+        if isinstance(value, dict):
+            _refuse_secrets(f, value, loc)
+        elif str(key).lower().endswith(SECRET_SUFFIXES) and value is not None:
+            env = ENV_PREFIX + "__".join(loc).upper()
+            raise ConfigError(
+                f"{f.path}:{f.line_of(loc)}: field '{'.'.join(loc)}': secrets are read only "
+                f"from the environment; remove it from the file and set {env}"
+            )
+
+
+def _deep_merge(into: dict[str, Any], new: dict[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _env_names() -> dict[tuple[str, ...], str]:
+    names = {}
+    for var in os.environ:
+        if var.upper().startswith(ENV_PREFIX) and var.upper() != USER_FILE_ENV:
+            path = tuple(p.lower() for p in var[len(ENV_PREFIX):].split("__"))
+            names[path] = var
+    return names

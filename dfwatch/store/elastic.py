@@ -1,0 +1,114 @@
+"""Elasticsearch store: versioned index template, reads and writes through an alias."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+
+from config import DIR as CONFIG_DIR
+from dfwatch.settings import StoreSettings
+from dfwatch.store.base import Query, SearchResult, StoreError, hit_from_doc
+
+MAPPING_VERSION = 1
+SEARCH_FIELDS = ["title^3", "lead^2", "text"]
+
+
+def load_template(version: int = MAPPING_VERSION) -> dict[str, Any]:
+    body = json.loads((CONFIG_DIR / "elasticsearch" / f"articles.v{version}.json").read_text())
+    body.pop("_comment", None)
+    return body
+
+
+class ElasticsearchStore:
+    def __init__(self, client: Elasticsearch, prefix: str = "dfwatch") -> None:
+        self.es = client
+        self.prefix = prefix
+        self.alias = f"{prefix}-articles"
+
+    @classmethod
+    def from_settings(cls, cfg: StoreSettings) -> ElasticsearchStore:
+        auth: dict[str, Any] = {}
+        if cfg.elasticsearch_api_key:
+            auth["api_key"] = cfg.elasticsearch_api_key.get_secret_value()
+        elif cfg.elasticsearch_username and cfg.elasticsearch_password:
+            auth["basic_auth"] = (cfg.elasticsearch_username,
+                                  cfg.elasticsearch_password.get_secret_value())
+        client = Elasticsearch(cfg.elasticsearch_url, request_timeout=cfg.request_timeout,
+                               retry_on_timeout=True, max_retries=2, **auth)
+        return cls(client, cfg.index_prefix)
+
+    @property
+    def index_name(self) -> str:
+        return f"{self.alias}-v{MAPPING_VERSION}"
+
+    def setup(self) -> None:
+        """Put the index template, then create the first index behind the alias if none is."""
+        template = load_template()
+        try:
+            self.es.indices.put_index_template(
+                name=self.alias, index_patterns=[f"{self.alias}-v*"], priority=100,
+                template=template["template"],
+                meta={"managed_by": "dfwatch", "mapping_version": MAPPING_VERSION},
+            )
+            if not self.es.indices.exists_alias(name=self.alias):
+                self.es.options(ignore_status=400).indices.create(
+                    index=self.index_name, aliases={self.alias: {"is_write_index": True}}
+                )
+                self.es.indices.put_alias(index=self.index_name, name=self.alias, is_write_index=True)
+        except (ApiError, TransportError) as exc:
+            raise StoreError(f"Elasticsearch setup failed: {exc}") from exc
+
+    def upsert(self, docs: Iterable[dict[str, Any]]) -> int:
+        def actions() -> Iterator[dict[str, Any]]:
+            for doc in docs:
+                yield {"_op_type": "index", "_index": self.alias, "_id": doc["id"], "_source": doc}
+
+        try:
+            ok, errors = helpers.bulk(self.es, actions(), raise_on_error=False, chunk_size=500)
+        except (ApiError, TransportError) as exc:
+            raise StoreError(f"bulk write to {self.alias} failed: {exc}") from exc
+        if errors:
+            raise StoreError(f"{len(errors)} documents rejected by {self.alias}: {errors[:3]}")
+        return int(ok)
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        resp = self.es.options(ignore_status=404).get(index=self.alias, id=doc_id)
+        return resp.get("_source") if resp.get("found") else None
+
+    def count(self) -> int:
+        return int(self.es.count(index=self.alias)["count"])
+
+    def _query(self, query: Query) -> dict[str, Any]:
+        must: list[dict[str, Any]] = []
+        if query.text.strip():
+            must.append({"simple_query_string": {
+                "query": query.text, "fields": SEARCH_FIELDS, "default_operator": "and",
+                "flags": "AND|OR|NOT|PHRASE|PRECEDENCE|WHITESPACE",
+            }})
+        date_range = {k: v.isoformat() for k, v in (("gte", query.date_from), ("lte", query.date_to)) if v}
+        filters = [{"range": {"published_at": date_range}}] if date_range else []
+        return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+
+    def search(self, query: Query, size: int = 10) -> SearchResult:
+        sort = None if query.text.strip() else [{"published_at": {"order": "desc", "missing": "_last"}}]
+        resp = self.es.search(index=self.alias, query=self._query(query), size=size, sort=sort,
+                              track_total_hits=True)
+        hits = [hit_from_doc(h["_source"], float(h["_score"] or 0)) for h in resp["hits"]["hits"]]
+        return SearchResult(int(resp["hits"]["total"]["value"]), hits)
+
+    def monthly_counts(self, query: Query) -> list[tuple[str, int]]:
+        resp = self.es.search(
+            index=self.alias, query=self._query(query), size=0,
+            aggs={"months": {"date_histogram": {"field": "published_at", "calendar_interval": "month",
+                                                 "format": "yyyy-MM", "min_doc_count": 1}}},
+        )
+        return [(b["key_as_string"], int(b["doc_count"])) for b in resp["aggregations"]["months"]["buckets"]]
+
+    def refresh(self) -> None:
+        self.es.indices.refresh(index=self.alias)
+
+    def close(self) -> None:
+        self.es.close()

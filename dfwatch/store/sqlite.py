@@ -1,0 +1,177 @@
+"""Embedded store: SQLite with an FTS5 index, for a machine with nothing else installed."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dfwatch.store.base import Query, SearchResult, StoreError, hit_from_doc
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    published_at TEXT,  -- UTC ISO 8601
+    source_id TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published_at);
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    id UNINDEXED, title, lead, text, tokenize = 'unicode61 remove_diacritics 2'
+);
+"""
+TOKEN = re.compile(r'-?"[^"]*"|\S+')
+
+
+def utc_iso(value: str | None) -> str | None:
+    """Dates are compared and bucketed in UTC, as Elasticsearch does."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return (parsed.astimezone(UTC) if parsed.tzinfo else parsed).isoformat()
+
+
+def fts_query(text: str) -> str | None:
+    """Translate the simple syntax (words, "phrases", OR, -word) into an FTS5 expression.
+
+    Every term is quoted, so user input can never inject FTS5 operators or columns.
+    Words are ANDed; OR joins its neighbours; a leading '-' excludes.
+    """
+    include: list[str] = []
+    exclude: list[str] = []
+    pending_or = False
+    for raw in TOKEN.findall(text):
+        if raw == "OR":
+            pending_or = bool(include)
+            continue
+        negative = raw.startswith("-") and len(raw) > 1
+        term = raw[1:] if negative else raw
+        words = re.findall(r"\w+", term.strip('"'))
+        if not words:
+            continue
+        quoted = '"' + " ".join(words) + '"'
+        if negative:
+            exclude.append(quoted)
+        elif pending_or:
+            include[-1] = f"{include[-1]} OR {quoted}"
+        else:
+            include.append(quoted)
+        pending_or = False
+    if not include:
+        return None
+    expr = " AND ".join(f"({clause})" for clause in include)
+    for term in exclude:
+        expr = f"{expr} NOT {term}"
+    return expr
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._local.conn = conn
+        return conn
+
+    def setup(self) -> None:
+        with self.db:
+            self.db.executescript(SCHEMA)
+
+    def upsert(self, docs: Iterable[dict[str, Any]]) -> int:
+        try:
+            return self._upsert(docs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite write to {self.path} failed: {exc}") from exc
+
+    def _upsert(self, docs: Iterable[dict[str, Any]]) -> int:
+        n = 0
+        with self.db:
+            for doc in docs:
+                self.db.execute("DELETE FROM articles_fts WHERE id = ?", (doc["id"],))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO articles (id, published_at, source_id, doc) VALUES (?,?,?,?)",
+                    (doc["id"], utc_iso(doc.get("published_at")), doc["source"]["id"],
+                     json.dumps(doc, ensure_ascii=False)),
+                )
+                self.db.execute(
+                    "INSERT INTO articles_fts (id, title, lead, text) VALUES (?,?,?,?)",
+                    (doc["id"], doc.get("title", ""), doc.get("lead", ""), doc.get("text", "")),
+                )
+                n += 1
+        return n
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT doc FROM articles WHERE id = ?", (doc_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def _where(self, query: Query) -> tuple[str, list[Any]] | None:
+        clauses, params = [], []
+        if query.text.strip():
+            expr = fts_query(query.text)
+            if expr is None:
+                return None
+            clauses.append("a.id IN (SELECT id FROM articles_fts WHERE articles_fts MATCH ?)")
+            params.append(expr)
+        if query.date_from:
+            clauses.append("substr(a.published_at, 1, 10) >= ?")
+            params.append(query.date_from.isoformat())
+        if query.date_to:
+            clauses.append("substr(a.published_at, 1, 10) <= ?")
+            params.append(query.date_to.isoformat())
+        return (" AND ".join(clauses) or "1=1"), params
+
+    def search(self, query: Query, size: int = 10) -> SearchResult:
+        where = self._where(query)
+        if where is None:
+            return SearchResult(0, [])
+        sql, params = where
+        total = self.db.execute(f"SELECT count(*) FROM articles a WHERE {sql}", params).fetchone()[0]  # noqa: S608
+        if query.text.strip():
+            rows = self.db.execute(
+                "SELECT a.doc, -bm25(articles_fts, 0, 3.0, 2.0, 1.0) AS score FROM articles_fts "
+                f"JOIN articles a ON a.id = articles_fts.id WHERE articles_fts MATCH ? AND {sql} "  # noqa: S608
+                "ORDER BY score DESC, a.published_at DESC LIMIT ?",
+                [fts_query(query.text), *params, size],
+            ).fetchall()
+        else:
+            rows = self.db.execute(
+                f"SELECT a.doc, 0 FROM articles a WHERE {sql} ORDER BY a.published_at DESC LIMIT ?",  # noqa: S608
+                [*params, size],
+            ).fetchall()
+        return SearchResult(int(total), [hit_from_doc(json.loads(d), float(s)) for d, s in rows])
+
+    def monthly_counts(self, query: Query) -> list[tuple[str, int]]:
+        where = self._where(query)
+        if where is None:
+            return []
+        sql, params = where
+        rows = self.db.execute(
+            f"SELECT substr(a.published_at, 1, 7) AS month, count(*) FROM articles a "  # noqa: S608
+            f"WHERE {sql} AND a.published_at IS NOT NULL GROUP BY month ORDER BY month",
+            params,
+        ).fetchall()
+        return [(m, int(c)) for m, c in rows]
+
+    def refresh(self) -> None:
+        """Writes are visible on commit; nothing to do."""
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,107 @@
+"""Shared fixtures: one real Elasticsearch node per test session, temp settings, fixture web.
+
+The node is started by this session (dfwatch.devnode) unless DFWATCH_TEST_ES_URL names a
+node someone already runs. If it cannot start, every test that needs it errors: nothing
+that touches the index is ever skipped or mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from dfwatch.fixtureweb import FixtureWeb
+
+
+ROOT = Path(__file__).resolve().parents[1]
+_node_info: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def es_url() -> Iterator[str]:
+    external = os.environ.get("DFWATCH_TEST_ES_URL")
+    if external:
+        _node_info.update(url=external, startup_seconds=0.0, version="external")
+        yield external
+        return
+    from dfwatch import devnode
+
+    node = devnode.start()
+    _node_info.update(url=node.url, startup_seconds=node.startup_seconds, version=node.version)
+    try:
+        yield node.url
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def es_prefix(request: pytest.FixtureRequest, es_url: str) -> Iterator[str]:
+    """A fresh index prefix per test; its indices are deleted afterwards."""
+    from elasticsearch import Elasticsearch
+
+    prefix = "t" + str(abs(hash(request.node.nodeid)) % 10**10) + str(time.monotonic_ns() % 10**6)
+    yield prefix
+    es = Elasticsearch(es_url)
+    es.options(ignore_status=404).indices.delete(index=f"{prefix}-*")
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-articles")
+    es.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for dfwatch under test: its own data dir, no user config, no ES."""
+    for var in list(os.environ):
+        if var.startswith("DFWATCH_") and var != "DFWATCH_TEST_ES_URL":
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("DFWATCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    return {k: v for k, v in os.environ.items()}
+
+
+@pytest.fixture
+def web() -> Iterator[FixtureWeb]:
+    from dfwatch.fixtureweb import FixtureWeb
+
+    with FixtureWeb() as fixture_web:
+        yield fixture_web
+
+
+def run_dfwatch(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess (Scrapy's reactor runs once per process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "dfwatch", *args], env=env, capture_output=True, text=True,
+        timeout=timeout, cwd=env.get("PWD", str(ROOT)),
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "es_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.elasticsearch)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    passed = [r for r in terminalreporter.stats.get("passed", []) if "elasticsearch" in r.keywords]
+    failed = [r for r in terminalreporter.stats.get("failed", []) if "elasticsearch" in r.keywords]
+    if _node_info:
+        terminalreporter.write_line(
+            f"elasticsearch {_node_info['version']} at {_node_info['url']}: started in "
+            f"{float(_node_info['startup_seconds']):.1f}s; {len(passed)} tests passed and "
+            f"{len(failed)} failed against the real node"
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """CI must run every test: a skipped test fails the run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
+        reporter.write_line("FAILED: tests were skipped; every test must run", red=True)
+        session.exitstatus = 1
