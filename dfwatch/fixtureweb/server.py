@@ -1,0 +1,205 @@
+"""A tiny offline "web" of fictional news/government sites, served on 127.0.0.1.
+
+Each site is a directory under ``sites/<site-id>/`` whose files mirror URL paths and
+is served by its own ``ThreadingHTTPServer`` on an ephemeral port.  Text files may
+contain the placeholder ``{{base}}``; it is replaced (as bytes, so EUC-KR files work)
+by the site's base URL, e.g. ``http://127.0.0.1:40123``, when the file is served.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+
+SITES_DIR = Path(__file__).resolve().parent / "sites"
+PLACEHOLDER = b"{{base}}"
+TEXT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".json": "application/json",
+    ".xml": "application/xml",
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    name: str
+    type: str  # "news" | "government"
+    country: str
+    language: str
+    feeds: tuple[str, ...]
+
+
+SITES: tuple[Site, ...] = (
+    Site("hanbit-times", "The Hanbit Times", "news", "KR", "en", ("/rss.xml",)),
+    Site("asia-wire", "Asia Wire Today", "news", "SG", "en", ("/feeds/atom.xml",)),
+    Site("police-press", "Korean National Police Agency — Press Room", "government", "KR", "ko",
+         ("/press/rss.xml",)),
+)
+
+
+def content_type(path: Path, body: bytes) -> str:
+    """Content-Type by extension; XML is sniffed so feeds get their specific types."""
+    ctype = TEXT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    if ctype == "application/xml":
+        head = body[:1024]
+        if b"<rss" in head:
+            return "application/rss+xml"
+        if b"<feed" in head:
+            return "application/atom+xml"
+    return ctype
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves one site's directory; configured per site by a subclass (see _make_handler)."""
+
+    site_id: str = ""
+    root: Path = SITES_DIR
+    base: bytes = b""
+    overrides: dict[str, dict[str, str]] = {}
+    record: "FixtureWeb"
+    server_version = "fixtureweb/1.0"
+
+    def do_GET(self) -> None:
+        self._serve(with_body=True)
+
+    def do_HEAD(self) -> None:
+        self._serve(with_body=False)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        pass  # quiet: no per-request lines on stderr
+
+    def _resolve(self, url_path: str) -> tuple[Path | None, str | None]:
+        """Return (file, None), (None, redirect location) or (None, None) for 404."""
+        rel = unquote(url_path).lstrip("/")
+        if "\x00" in rel or any(part.startswith((".", "_")) for part in rel.split("/") if part):
+            return None, None  # hidden files (_headers.json) and traversal attempts
+        target = (self.root / rel).resolve()
+        if not target.is_relative_to(self.root):
+            return None, None
+        if target.is_dir():
+            if not url_path.endswith("/"):
+                return None, url_path + "/"
+            target = target / "index.html"
+        return (target, None) if target.is_file() else (None, None)
+
+    def _serve(self, with_body: bool) -> None:
+        self.record._record(self.site_id, self.path)
+        url_path = urlsplit(self.path).path or "/"
+        file, location = self._resolve(url_path)
+        if location is not None:
+            self._reply(301, b"", {"Location": location, "Content-Type": "text/plain"}, with_body)
+            return
+        if file is None:
+            body = b"<!doctype html><title>404 Not Found</title><h1>404 Not Found</h1>\n"
+            self._reply(404, body, {"Content-Type": "text/html; charset=utf-8"}, with_body)
+            return
+        body = file.read_bytes()
+        if file.suffix.lower() in TEXT_TYPES:
+            body = body.replace(PLACEHOLDER, self.base)
+        key = "/" + file.relative_to(self.root).as_posix()
+        headers = {"Content-Type": content_type(file, body)}
+        headers.update(self.overrides.get(key, {}) or self.overrides.get(url_path, {}))
+        self._reply(200, body, headers, with_body)
+
+    def _reply(self, code: int, body: bytes, headers: dict[str, str], with_body: bool) -> None:
+        self.send_response(code)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # e.g. client hung up mid-response; stay quiet
+
+
+class FixtureWeb:
+    """Serve every fixture site on its own ephemeral 127.0.0.1 port.
+
+    >>> with FixtureWeb() as web:
+    ...     feed = web.url("hanbit-times", "/rss.xml")
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.base_urls: dict[str, str] = {}
+        self.requests: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        self._servers: list[tuple[_QuietServer, threading.Thread]] = []
+
+    def _record(self, site: str, path: str) -> None:
+        with self._lock:
+            self.requests.append((site, path))
+
+    def _make_handler(self, site: Site, base: str) -> type[_Handler]:
+        root = (SITES_DIR / site.id).resolve()
+        headers_file = root / "_headers.json"
+        overrides = json.loads(headers_file.read_text("utf-8")) if headers_file.is_file() else {}
+        attrs = {"site_id": site.id, "root": root, "base": base.encode("ascii"),
+                 "overrides": overrides, "record": self}
+        return type(f"Handler_{site.id.replace('-', '_')}", (_Handler,), attrs)
+
+    def start(self) -> "FixtureWeb":
+        if self._servers:
+            return self
+        for site in SITES:
+            server = _QuietServer((self.host, 0), _Handler)
+            host, port = server.server_address[:2]
+            base = f"http://{host}:{port}"
+            server.RequestHandlerClass = self._make_handler(site, base)
+            thread = threading.Thread(target=server.serve_forever, name=f"fixtureweb-{site.id}",
+                                      daemon=True)
+            thread.start()
+            self._servers.append((server, thread))
+            self.base_urls[site.id] = base
+        return self
+
+    def stop(self) -> None:
+        for server, thread in self._servers:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+        self._servers.clear()
+
+    def __enter__(self) -> "FixtureWeb":
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def url(self, site: str, path: str) -> str:
+        return self.base_urls[site] + "/" + path.lstrip("/")
+
+    def sources(self) -> list[dict]:
+        """One crawl-source dict per site (feed strategy, absolute feed URLs)."""
+        return [{"id": s.id, "name": s.name, "type": s.type, "country": s.country,
+                 "language": s.language, "strategy": "feed",
+                 "urls": [self.url(s.id, f) for f in s.feeds]} for s in SITES]
+
+
+def main() -> None:
+    """``python -m dfwatch.fixtureweb``: serve until Ctrl-C, printing the base URLs."""
+    web = FixtureWeb().start()
+    try:
+        for src in web.sources():
+            print(f"{src['id']:<14} {web.base_urls[src['id']]}  feed: {src['urls'][0]}", flush=True)
+        print("Serving the fixture web; press Ctrl-C to stop.", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("\nstopped.")
+    finally:
+        web.stop()
