@@ -21,6 +21,7 @@ MEDIA_ALLOW_REDIRECTS = False
 REDIRECT_MAX_TIMES = 5
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+LOG_FORMATTER = "crawler.logformatter.DfwatchLogFormatter"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SafetyMiddleware": 50,

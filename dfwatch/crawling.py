@@ -60,7 +60,7 @@ def scrapy_settings(settings: Settings, log_level: str = "WARNING") -> ScrapySet
 
 def run_crawls(settings: Settings, sources: dict[str, str], log_level: str = "WARNING") -> list[CrawlReport]:
     """Crawl each {source_id: strategy} once, all in one reactor run; blocks until done."""
-    process = CrawlerProcess(scrapy_settings(settings, log_level), install_root_handler=True)
+    process = CrawlerProcess(scrapy_settings(settings, log_level))
     crawlers = []
     for source_id, strategy in sources.items():
         crawler = process.create_crawler(SPIDERS[strategy])

@@ -1,0 +1,13 @@
+"""Log formatter: a dropped page is one short line, never the page's bytes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import logformatter
+
+
+class DfwatchLogFormatter(logformatter.LogFormatter):
+    def dropped(self, item: Any, exception: BaseException, response: Any, spider: Any = None) -> dict:
+        return {"level": logging.INFO, "msg": "Dropped: %(exception)s", "args": {"exception": exception}}
