@@ -35,7 +35,9 @@ def reset(settings: Settings) -> None:
         from dfwatch.store.elastic import ElasticsearchStore
 
         es = ElasticsearchStore.from_settings(settings.store)
-        es.es.options(ignore_status=404).indices.delete(index=f"{es.alias}-v*")
+        names = list(es.es.indices.get(index=f"{es.alias}-v*"))
+        if names:  # wildcard deletes are refused (action.destructive_requires_name)
+            es.es.indices.delete(index=",".join(names))
         es.close()
     shutil.rmtree(settings.data_path, ignore_errors=True)
 

@@ -50,7 +50,9 @@ def es_prefix(request: pytest.FixtureRequest, es_url: str) -> Iterator[str]:
     prefix = "t" + str(abs(hash(request.node.nodeid)) % 10**10) + str(time.monotonic_ns() % 10**6)
     yield prefix
     es = Elasticsearch(es_url)
-    es.options(ignore_status=404).indices.delete(index=f"{prefix}-*")
+    names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
+    if names:  # wildcard deletes are refused (action.destructive_requires_name)
+        es.indices.delete(index=",".join(names))
     es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-articles")
     es.close()
 

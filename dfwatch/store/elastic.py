@@ -9,6 +9,7 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
 from config import DIR as CONFIG_DIR
+from dfwatch.query import parse, to_simple_query_string
 from dfwatch.settings import StoreSettings
 from dfwatch.store.base import Query, SearchResult, StoreError, hit_from_doc
 
@@ -83,11 +84,14 @@ class ElasticsearchStore:
 
     def _query(self, query: Query) -> dict[str, Any]:
         must: list[dict[str, Any]] = []
-        if query.text.strip():
+        parsed = parse(query.text)
+        if parsed:
             must.append({"simple_query_string": {
-                "query": query.text, "fields": SEARCH_FIELDS, "default_operator": "and",
-                "flags": "AND|OR|NOT|PHRASE|PRECEDENCE|WHITESPACE",
+                "query": to_simple_query_string(parsed), "fields": SEARCH_FIELDS,
+                "default_operator": "and", "flags": "OR|NOT|PHRASE|PRECEDENCE|WHITESPACE",
             }})
+        elif query.text.strip():  # only punctuation: matches nothing, as in SQLite
+            must.append({"match_none": {}})
         date_range = {k: v.isoformat() for k, v in (("gte", query.date_from), ("lte", query.date_to)) if v}
         filters = [{"range": {"published_at": date_range}}] if date_range else []
         return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -11,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dfwatch.query import parse, to_fts5
 from dfwatch.store.base import Query, SearchResult, StoreError, hit_from_doc
 
 SCHEMA = """
@@ -25,49 +25,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     id UNINDEXED, title, lead, text, tokenize = 'unicode61 remove_diacritics 2'
 );
 """
-TOKEN = re.compile(r'-?"[^"]*"|\S+')
-
-
 def utc_iso(value: str | None) -> str | None:
     """Dates are compared and bucketed in UTC, as Elasticsearch does."""
     if not value:
         return None
     parsed = datetime.fromisoformat(value)
     return (parsed.astimezone(UTC) if parsed.tzinfo else parsed).isoformat()
-
-
-def fts_query(text: str) -> str | None:
-    """Translate the simple syntax (words, "phrases", OR, -word) into an FTS5 expression.
-
-    Every term is quoted, so user input can never inject FTS5 operators or columns.
-    Words are ANDed; OR joins its neighbours; a leading '-' excludes.
-    """
-    include: list[str] = []
-    exclude: list[str] = []
-    pending_or = False
-    for raw in TOKEN.findall(text):
-        if raw == "OR":
-            pending_or = bool(include)
-            continue
-        negative = raw.startswith("-") and len(raw) > 1
-        term = raw[1:] if negative else raw
-        words = re.findall(r"\w+", term.strip('"'))
-        if not words:
-            continue
-        quoted = '"' + " ".join(words) + '"'
-        if negative:
-            exclude.append(quoted)
-        elif pending_or:
-            include[-1] = f"{include[-1]} OR {quoted}"
-        else:
-            include.append(quoted)
-        pending_or = False
-    if not include:
-        return None
-    expr = " AND ".join(f"({clause})" for clause in include)
-    for term in exclude:
-        expr = f"{expr} NOT {term}"
-    return expr
 
 
 class SqliteStore:
@@ -122,7 +85,7 @@ class SqliteStore:
     def _where(self, query: Query) -> tuple[str, list[Any]] | None:
         clauses, params = [], []
         if query.text.strip():
-            expr = fts_query(query.text)
+            expr = to_fts5(parse(query.text))
             if expr is None:
                 return None
             clauses.append("a.id IN (SELECT id FROM articles_fts WHERE articles_fts MATCH ?)")
@@ -146,7 +109,7 @@ class SqliteStore:
                 "SELECT a.doc, -bm25(articles_fts, 0, 3.0, 2.0, 1.0) AS score FROM articles_fts "
                 f"JOIN articles a ON a.id = articles_fts.id WHERE articles_fts MATCH ? AND {sql} "  # noqa: S608
                 "ORDER BY score DESC, a.published_at DESC LIMIT ?",
-                [fts_query(query.text), *params, size],
+                [to_fts5(parse(query.text)), *params, size],
             ).fetchall()
         else:
             rows = self.db.execute(
