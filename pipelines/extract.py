@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,6 +107,8 @@ def _page_dates(html: str) -> tuple[datetime | None, datetime | None]:
 class ExtractPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        # pages without text are counted by reason below; trafilatura's own warning is noise
+        logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
