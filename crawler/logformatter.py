@@ -9,5 +9,5 @@ from scrapy import logformatter
 
 
 class DfwatchLogFormatter(logformatter.LogFormatter):
-    def dropped(self, item: Any, exception: BaseException, response: Any, spider: Any = None) -> dict:
+    def dropped(self, item: Any, exception: BaseException, response: Any, spider: Any = None) -> Any:
         return {"level": logging.INFO, "msg": "Dropped: %(exception)s", "args": {"exception": exception}}

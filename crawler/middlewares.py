@@ -45,7 +45,7 @@ class SafetyMiddleware:
             raise self._skip("media_url", request)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if response.status == 200 and ctype and not ctype.startswith(TEXT_TYPES):
             raise self._skip("not_text", request)
         return response

@@ -57,16 +57,12 @@ class Article:
     entities: list[Entity] = field(default_factory=list)
 
     def to_doc(self) -> dict[str, Any]:
-        doc = asdict(self)
+        doc: dict[str, Any] = asdict(self)
         for key in ("published_at", "modified_at", "crawled_at"):
             value = doc[key]
             doc[key] = value.isoformat() if value else None
-        for facet in ENTITY_FACETS.values():
-            doc[facet] = []
-        for ent in self.entities:
-            facet = ENTITY_FACETS.get(ent.label)
-            if facet and ent.norm not in doc[facet]:
-                doc[facet].append(ent.norm)
+        for label, facet in ENTITY_FACETS.items():
+            doc[facet] = list(dict.fromkeys(e.norm for e in self.entities if e.label == label))
         return doc
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from spacy.tokens import Doc
+
 from dfwatch.records import Entity
 from nlp.loading import load_pipeline
 
@@ -28,7 +30,7 @@ class EntityExtractor:
         return [self._entities(doc) for doc in nlp.pipe(texts, batch_size=self.batch_size)]
 
     @staticmethod
-    def _entities(doc) -> list[Entity]:  # type: ignore[no-untyped-def]
+    def _entities(doc: Doc) -> list[Entity]:
         out = []
         for ent in doc.ents:
             text = ent.text.strip()

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import lxml.html
 import trafilatura
 from scrapy.crawler import Crawler
+from trafilatura.settings import Document
 
 from crawler.items import RawPage
 from dfwatch.records import Article, SourceRef, content_hash
@@ -42,9 +43,9 @@ def extract_html(html: str, url: str | None = None) -> Extracted | None:
         html, url=url, with_metadata=True, include_comments=False, include_tables=True,
         include_images=False, include_links=False, favor_precision=True,
     )
-    if doc is None or not (doc.text or "").strip() or len(doc.text) < MIN_TEXT_CHARS:
+    if not isinstance(doc, Document) or len((doc.text or "").strip()) < MIN_TEXT_CHARS:
         return None
-    text = doc.text.strip()
+    text = (doc.text or "").strip()
     published, modified = _page_dates(html)
     if published is None and doc.date:
         published = _parse_date(doc.date)

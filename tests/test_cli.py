@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from conftest import run_dfwatch
+
 from dfwatch.fixtureweb.catalog import articles
 from dfwatch.fixtureweb.server import SITES_DIR
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import run_dfwatch
 from elasticsearch import Elasticsearch
 
-from conftest import run_dfwatch
 from dfwatch.fixtureweb import FixtureWeb
 from dfwatch.fixtureweb.catalog import articles
 

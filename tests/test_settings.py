@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import run_dfwatch
+
 from dfwatch.settings import load_settings
 from dfwatch.yamlconf import ConfigError
 

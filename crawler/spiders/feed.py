@@ -40,7 +40,7 @@ class FeedSpider(scrapy.Spider):
         parsed = feedparser.parse(
             response.body,
             response_headers={"content-location": response.url,
-                              "content-type": response.headers.get(b"Content-Type", b"").decode("latin-1")},
+                              "content-type": _header(response, b"Content-Type")},
         )
         if not parsed.entries:
             stats.inc_value("dfwatch/skipped/feed_without_entries")
@@ -63,8 +63,12 @@ class FeedSpider(scrapy.Spider):
             status=response.status,
             body=response.body,
             encoding=encoding,
-            content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
+            content_type=_header(response, b"Content-Type"),
             source_id=self.source.id,
             fetched_at=datetime.now(UTC),
             feed_entry=entry,
         )
+
+
+def _header(response: Response, name: bytes) -> str:
+    return (response.headers.get(name) or b"").decode("latin-1")

@@ -64,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
     root: Path = SITES_DIR
     base: bytes = b""
     overrides: dict[str, dict[str, str]] = {}
-    record: "FixtureWeb"
+    record: FixtureWeb
     server_version = "fixtureweb/1.0"
 
     def do_GET(self) -> None:
@@ -152,13 +152,13 @@ class FixtureWeb:
                  "overrides": overrides, "record": self}
         return type(f"Handler_{site.id.replace('-', '_')}", (_Handler,), attrs)
 
-    def start(self) -> "FixtureWeb":
+    def start(self) -> FixtureWeb:
         if self._servers:
             return self
         for site in SITES:
             server = _QuietServer((self.host, 0), _Handler)
-            host, port = server.server_address[:2]
-            base = f"http://{host}:{port}"
+            port = server.server_address[1]
+            base = f"http://{self.host}:{port}"
             server.RequestHandlerClass = self._make_handler(site, base)
             thread = threading.Thread(target=server.serve_forever, name=f"fixtureweb-{site.id}",
                                       daemon=True)
@@ -174,7 +174,7 @@ class FixtureWeb:
             thread.join(timeout=5)
         self._servers.clear()
 
-    def __enter__(self) -> "FixtureWeb":
+    def __enter__(self) -> FixtureWeb:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -71,7 +71,7 @@ class ElasticsearchStore:
             ok, errors = helpers.bulk(self.es, actions(), raise_on_error=False, chunk_size=500)
         except (ApiError, TransportError) as exc:
             raise StoreError(f"bulk write to {self.alias} failed: {exc}") from exc
-        if errors:
+        if isinstance(errors, list) and errors:
             raise StoreError(f"{len(errors)} documents rejected by {self.alias}: {errors[:3]}")
         return int(ok)
 

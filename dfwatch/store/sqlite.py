@@ -103,17 +103,17 @@ class SqliteStore:
         if where is None:
             return SearchResult(0, [])
         sql, params = where
-        total = self.db.execute(f"SELECT count(*) FROM articles a WHERE {sql}", params).fetchone()[0]  # noqa: S608
+        total = self.db.execute(f"SELECT count(*) FROM articles a WHERE {sql}", params).fetchone()[0]
         if query.text.strip():
             rows = self.db.execute(
                 "SELECT a.doc, -bm25(articles_fts, 0, 3.0, 2.0, 1.0) AS score FROM articles_fts "
-                f"JOIN articles a ON a.id = articles_fts.id WHERE articles_fts MATCH ? AND {sql} "  # noqa: S608
+                f"JOIN articles a ON a.id = articles_fts.id WHERE articles_fts MATCH ? AND {sql} "
                 "ORDER BY score DESC, a.published_at DESC LIMIT ?",
                 [to_fts5(parse(query.text)), *params, size],
             ).fetchall()
         else:
             rows = self.db.execute(
-                f"SELECT a.doc, 0 FROM articles a WHERE {sql} ORDER BY a.published_at DESC LIMIT ?",  # noqa: S608
+                f"SELECT a.doc, 0 FROM articles a WHERE {sql} ORDER BY a.published_at DESC LIMIT ?",
                 [*params, size],
             ).fetchall()
         return SearchResult(int(total), [hit_from_doc(json.loads(d), float(s)) for d, s in rows])
@@ -124,7 +124,7 @@ class SqliteStore:
             return []
         sql, params = where
         rows = self.db.execute(
-            f"SELECT substr(a.published_at, 1, 7) AS month, count(*) FROM articles a "  # noqa: S608
+            f"SELECT substr(a.published_at, 1, 7) AS month, count(*) FROM articles a "
             f"WHERE {sql} AND a.published_at IS NOT NULL GROUP BY month ORDER BY month",
             params,
         ).fetchall()
