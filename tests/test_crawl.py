@@ -47,6 +47,7 @@ def test_crawl_counts_every_skip_and_drop_by_reason(env: dict[str, str], web: Fi
     assert not any(p.startswith("/members/") for p in fetched)  # robots.txt obeyed
     assert not any(p.startswith("/img/") for p in fetched)  # text only
     assert sum(1 for _, p in web.requests if p == "/robots.txt") == len(SITES)
+    assert len(web.user_agents) == 1 and next(iter(web.user_agents)).startswith("dfwatch/")
 
     # the article with the 297 and 180 case figures is searchable, with its entities
     proc = run_dfwatch("search", "297 180 telegram", "--json", env=e)
@@ -121,3 +122,18 @@ def test_unreachable_index_spools_then_replays(
     es.indices.refresh(index=f"{es_prefix}-articles")
     assert es.count(index=f"{es_prefix}-articles")["count"] == spooled
     es.close()
+
+
+def test_scrapy_crawl_runs_the_same_pipeline(env: dict[str, str], web: FixtureWeb, tmp_path: Path) -> None:
+    """`scrapy crawl feed -a source=ID` (what the scheduler runs) uses scrapy.cfg and dfwatch settings."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    e = crawl_env(env, web, tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "feed", "-a", "source=asia-wire"],
+                          cwd=ROOT, env=e, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "'dfwatch/indexed': 3" in proc.stderr and "'dfwatch/dropped/off_topic': 1" in proc.stderr
+    assert web.user_agents == {"dfwatch/0.1 (research crawler; +https://github.com/dfwatch/dfwatch#crawler)"}

@@ -22,16 +22,11 @@ class FeedSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.source_id = source
 
-    @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> FeedSpider:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        sources_file = Path(crawler.settings["DFWATCH"].sources_path)
-        spider.source = get_source(sources_file, spider.source_id)
-        return spider
-
     source: Source
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        # settings are complete only now (the dfwatch add-on runs after spider creation)
+        self.source = get_source(Path(self.settings["DFWATCH"].sources_path), self.source_id)
         for url in self.source.urls:
             yield scrapy.Request(str(url), callback=self.parse_feed)
 

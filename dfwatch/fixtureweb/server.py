@@ -91,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         return (target, None) if target.is_file() else (None, None)
 
     def _serve(self, with_body: bool) -> None:
-        self.record._record(self.site_id, self.path)
+        self.record._record(self.site_id, self.path, self.headers.get("User-Agent", ""))
         url_path = urlsplit(self.path).path or "/"
         file, location = self._resolve(url_path)
         if location is not None:
@@ -137,12 +137,14 @@ class FixtureWeb:
         self.host = host
         self.base_urls: dict[str, str] = {}
         self.requests: list[tuple[str, str]] = []
+        self.user_agents: set[str] = set()  # every User-Agent header seen
         self._lock = threading.Lock()
         self._servers: list[tuple[_QuietServer, threading.Thread]] = []
 
-    def _record(self, site: str, path: str) -> None:
+    def _record(self, site: str, path: str, user_agent: str = "") -> None:
         with self._lock:
             self.requests.append((site, path))
+            self.user_agents.add(user_agent)
 
     def _make_handler(self, site: Site, base: str) -> type[_Handler]:
         root = (SITES_DIR / site.id).resolve()
