@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -133,6 +134,24 @@ def extract(
         "modified": result.modified_at.isoformat() if result.modified_at else None,
         "authors": result.authors, "language": result.language, "url": result.canonical_url,
     }, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def analyze(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="JSONL passages: id, text, and optional published, lang.")],
+) -> None:
+    """Entities, figures and relevance for each passage, as JSONL predictions on stdout."""
+    from dfwatch.analyze import InputError, analyze_stream
+    from nlp.pipeline import Analyzer
+
+    settings = settings_from(ctx)
+    analyzer = Analyzer(settings.nlp.model, settings.nlp.batch_size, settings.relevance.threshold)
+    try:
+        with (sys.stdin if str(file) == "-" else file.open(encoding="utf-8")) as fh:
+            analyze_stream(analyzer, fh, sys.stdout, name=str(file))
+    except (OSError, InputError) as exc:
+        raise fail(str(exc), 1) from None
 
 
 @index_app.command("setup")

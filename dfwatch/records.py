@@ -36,6 +36,7 @@ class Entity:
 class Relevance:
     score: float
     matched_terms: list[str]
+    topics: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Article:
     content_hash: str
     relevance: Relevance | None = None
     entities: list[Entity] = field(default_factory=list)
+    figures: list[dict[str, Any]] = field(default_factory=list)  # nlp.figures.Figure.as_dict()
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = asdict(self)
@@ -64,6 +66,20 @@ class Article:
         for label, facet in ENTITY_FACETS.items():
             doc[facet] = list(dict.fromkeys(e.norm for e in self.entities if e.label == label))
         return doc
+
+
+def figure_docs(article: dict[str, Any]) -> list[dict[str, Any]]:
+    """One record per figure of an article document, carrying the article's id, source and date.
+
+    A figure's id derives from the article id and its character span, so re-crawls replace it.
+    """
+    out = []
+    for fig in article.get("figures", []):
+        fid = hashlib.sha1(f"{article['id']}:{fig['start']}:{fig['end']}".encode()).hexdigest()  # noqa: S324
+        out.append({**fig, "id": fid, "article_id": article["id"], "url": article["url"],
+                    "title": article.get("title", ""), "source": article["source"],
+                    "published_at": article.get("published_at"), "language": article.get("language")})
+    return out
 
 
 def content_hash(text: str) -> str:

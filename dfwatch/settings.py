@@ -61,8 +61,8 @@ class NlpSettings(_Section):
 
 
 class RelevanceSettings(_Section):
-    deepfake_terms: list[str] = Field(min_length=1)
-    sexual_terms: list[str] = Field(min_length=1)
+    rules_version: int = Field(default=1, ge=1)
+    threshold: float = 2.5
 
 
 class Settings(BaseSettings):

@@ -11,19 +11,19 @@ import asyncio
 from scrapy.crawler import Crawler
 
 from dfwatch.records import Article
-from nlp.entities import EntityExtractor
+from nlp.pipeline import Analyzer, Passage
 
 
 class EnrichPipeline:
     def __init__(self, crawler: Crawler) -> None:
-        cfg = crawler.settings["DFWATCH"].nlp
+        settings = crawler.settings["DFWATCH"]
+        cfg = settings.nlp
         self.crawler = crawler
-        self.extractor = EntityExtractor(cfg.model, cfg.batch_size)
+        self.analyzer = Analyzer(cfg.model, cfg.batch_size, settings.relevance.threshold)
         self.batch_size = cfg.batch_size
         self.flush_seconds = cfg.flush_seconds
         self.pending: list[tuple[Article, asyncio.Future[Article]]] = []
         self.timer: asyncio.TimerHandle | None = None
-        self.lock = asyncio.Lock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EnrichPipeline:
@@ -49,17 +49,28 @@ class EnrichPipeline:
 
     async def _run(self, batch: list[tuple[Article, asyncio.Future[Article]]]) -> None:
         stats = self.crawler.stats
-        english = [(a, f) for a, f in batch if a.language == "en"]
+        passages = [Passage(a.text, a.published_at.date() if a.published_at else a.crawled_at.date(),
+                            a.language, _country_name(a.source.country)) for a, _ in batch]
         try:
-            async with self.lock:  # one spaCy batch at a time
-                results = await asyncio.to_thread(self.extractor.extract, [a.text for a, _ in english])
+            results = await asyncio.to_thread(self.analyzer.analyze, passages)
         except Exception as exc:  # noqa: BLE001 - fail the batch's items, not the crawl
             for _, future in batch:
                 future.set_exception(exc)
             return
-        for (article, _), entities in zip(english, results, strict=True):
-            article.entities = entities
+        for (article, _), result in zip(batch, results, strict=True):
+            article.entities = result.entities
+            article.figures = [f.as_dict() for f in result.figures]
         stats.inc_value("dfwatch/nlp/batches")
-        stats.inc_value("dfwatch/nlp/articles", len(english))
+        stats.inc_value("dfwatch/nlp/articles", len(batch))
+        stats.inc_value("dfwatch/nlp/figures", sum(len(r.figures) for r in results))
         for article, future in batch:
             future.set_result(article)
+
+
+COUNTRIES = {"KR": "South Korea", "US": "United States", "GB": "United Kingdom", "AU": "Australia",
+             "JP": "Japan", "SG": "Singapore", "FR": "France", "ES": "Spain"}
+
+
+def _country_name(code: str) -> str | None:
+    """A figure's default place: its source's country (national statistics, national law)."""
+    return COUNTRIES.get(code.upper())

@@ -17,11 +17,10 @@ from trafilatura.settings import Document
 from crawler.items import RawPage
 from dfwatch.records import Article, SourceRef, content_hash
 from dfwatch.urls import article_id, canonical_url
+from nlp.language import detect_language
 from pipelines.common import drop
 
 MIN_TEXT_CHARS = 200
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
-LATIN = re.compile(r"[A-Za-z]")
 
 
 @dataclass
@@ -56,16 +55,10 @@ def extract_html(html: str, url: str | None = None) -> Extracted | None:
         published_at=published,
         modified_at=modified,
         authors=[a.strip() for a in re.split(r";|\band\b", doc.author or "") if a.strip()],
-        language=guess_language(text),
+        language=detect_language(text),
         canonical_url=doc.url,
         sitename=doc.sitename,
     )
-
-
-def guess_language(text: str) -> str:
-    """'ko' for mostly-Hangul text, else 'en' (the two languages dfwatch handles now)."""
-    hangul, latin = len(HANGUL.findall(text)), len(LATIN.findall(text))
-    return "ko" if hangul > latin / 3 else "en"
 
 
 def _lead(text: str) -> str:

@@ -53,6 +53,10 @@ class Store(Protocol):
 
     def search(self, query: Query, size: int = 10) -> SearchResult: ...
 
+    def figures(self, measure: str | None = None, article_id: str | None = None,
+                size: int = 100) -> list[dict[str, Any]]:
+        """Figure records (one per statistic), oldest article first."""
+
     def monthly_counts(self, query: Query) -> list[tuple[str, int]]:
         """[("2024-08", 5), ...] by publication month, months without hits omitted."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
 from config import DIR as CONFIG_DIR
 from dfwatch.query import parse, to_simple_query_string
+from dfwatch.records import figure_docs
 from dfwatch.settings import StoreSettings
 from dfwatch.store.base import Query, SearchResult, StoreError, hit_from_doc
 
@@ -17,8 +18,8 @@ MAPPING_VERSION = 1
 SEARCH_FIELDS = ["title^3", "lead^2", "text"]
 
 
-def load_template(version: int = MAPPING_VERSION) -> dict[str, Any]:
-    body = json.loads((CONFIG_DIR / "elasticsearch" / f"articles.v{version}.json").read_text())
+def load_template(kind: str = "articles", version: int = MAPPING_VERSION) -> dict[str, Any]:
+    body = json.loads((CONFIG_DIR / "elasticsearch" / f"{kind}.v{version}.json").read_text())
     body.pop("_comment", None)
     return body
 
@@ -28,6 +29,7 @@ class ElasticsearchStore:
         self.es = client
         self.prefix = prefix
         self.alias = f"{prefix}-articles"
+        self.figures_alias = f"{prefix}-figures"
 
     @classmethod
     def from_settings(cls, cfg: StoreSettings) -> ElasticsearchStore:
@@ -46,34 +48,52 @@ class ElasticsearchStore:
         return f"{self.alias}-v{MAPPING_VERSION}"
 
     def setup(self) -> None:
-        """Put the index template, then create the first index behind the alias if none is."""
-        template = load_template()
+        """Put each index template, then create the first index behind each alias if none is."""
         try:
-            self.es.indices.put_index_template(
-                name=self.alias, index_patterns=[f"{self.alias}-v*"], priority=100,
-                template=template["template"],
-                meta={"managed_by": "dfwatch", "mapping_version": MAPPING_VERSION},
-            )
-            if not self.es.indices.exists_alias(name=self.alias):
-                self.es.options(ignore_status=400).indices.create(
-                    index=self.index_name, aliases={self.alias: {"is_write_index": True}}
+            for kind, alias in (("articles", self.alias), ("figures", self.figures_alias)):
+                self.es.indices.put_index_template(
+                    name=alias, index_patterns=[f"{alias}-v*"], priority=100,
+                    template=load_template(kind)["template"],
+                    meta={"managed_by": "dfwatch", "mapping_version": MAPPING_VERSION},
                 )
-                self.es.indices.put_alias(index=self.index_name, name=self.alias, is_write_index=True)
+                if not self.es.indices.exists_alias(name=alias):
+                    index = f"{alias}-v{MAPPING_VERSION}"
+                    self.es.options(ignore_status=400).indices.create(index=index)
+                    self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
         except (ApiError, TransportError) as exc:
             raise StoreError(f"Elasticsearch setup failed: {exc}") from exc
 
     def upsert(self, docs: Iterable[dict[str, Any]]) -> int:
-        def actions() -> Iterator[dict[str, Any]]:
-            for doc in docs:
-                yield {"_op_type": "index", "_index": self.alias, "_id": doc["id"], "_source": doc}
-
+        """Index articles and replace their figure records (ids from the natural keys)."""
+        batch = list(docs)
+        figures = [f for doc in batch for f in figure_docs(doc)]
         try:
-            ok, errors = helpers.bulk(self.es, actions(), raise_on_error=False, chunk_size=500)
+            stale = self._stale_figures(batch, {f["id"] for f in figures})
+            actions = [{"_op_type": "index", "_index": self.alias, "_id": d["id"], "_source": d} for d in batch]
+            actions += [{"_op_type": "index", "_index": self.figures_alias, "_id": f["id"], "_source": f}
+                        for f in figures]
+            actions += [{"_op_type": "delete", "_index": self.figures_alias, "_id": fid} for fid in stale]
+            ok, errors = helpers.bulk(self.es, actions, raise_on_error=False, chunk_size=500)
         except (ApiError, TransportError) as exc:
             raise StoreError(f"bulk write to {self.alias} failed: {exc}") from exc
         if isinstance(errors, list) and errors:
             raise StoreError(f"{len(errors)} documents rejected by {self.alias}: {errors[:3]}")
-        return int(ok)
+        return len(batch)
+
+    def _stale_figures(self, docs: list[dict[str, Any]], keep: set[str]) -> list[str]:
+        """Figure ids of these articles that the new versions no longer contain."""
+        if not docs:
+            return []
+        resp = self.es.search(index=self.figures_alias, size=10_000, source=False,
+                              query={"terms": {"article_id": [d["id"] for d in docs]}})
+        return [h["_id"] for h in resp["hits"]["hits"] if h["_id"] not in keep]
+
+    def figures(self, measure: str | None = None, article_id: str | None = None,
+                size: int = 100) -> list[dict[str, Any]]:
+        filters = [{"term": {k: v}} for k, v in (("measure", measure), ("article_id", article_id)) if v]
+        resp = self.es.search(index=self.figures_alias, size=size, query={"bool": {"filter": filters}},
+                              sort=[{"published_at": {"order": "asc", "missing": "_last"}}, {"start": "asc"}])
+        return [h["_source"] for h in resp["hits"]["hits"]]
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
         resp = self.es.options(ignore_status=404).get(index=self.alias, id=doc_id)
@@ -112,7 +132,7 @@ class ElasticsearchStore:
         return [(b["key_as_string"], int(b["doc_count"])) for b in resp["aggregations"]["months"]["buckets"]]
 
     def refresh(self) -> None:
-        self.es.indices.refresh(index=self.alias)
+        self.es.indices.refresh(index=f"{self.alias},{self.figures_alias}")
 
     def close(self) -> None:
         self.es.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dfwatch.query import parse, to_fts5
+from dfwatch.records import figure_docs
 from dfwatch.store.base import Query, SearchResult, StoreError, hit_from_doc
 
 SCHEMA = """
@@ -21,6 +22,16 @@ CREATE TABLE IF NOT EXISTS articles (
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published_at);
+CREATE TABLE IF NOT EXISTS figures (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    measure TEXT NOT NULL,
+    published_at TEXT,  -- UTC ISO 8601, the article's
+    start INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS figures_article ON figures(article_id);
+CREATE INDEX IF NOT EXISTS figures_measure ON figures(measure, published_at);
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     id UNINDEXED, title, lead, text, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -72,8 +83,27 @@ class SqliteStore:
                     "INSERT INTO articles_fts (id, title, lead, text) VALUES (?,?,?,?)",
                     (doc["id"], doc.get("title", ""), doc.get("lead", ""), doc.get("text", "")),
                 )
+                self.db.execute("DELETE FROM figures WHERE article_id = ?", (doc["id"],))
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO figures (id, article_id, measure, published_at, start, doc) "
+                    "VALUES (?,?,?,?,?,?)",
+                    [(f["id"], f["article_id"], f["measure"], utc_iso(f.get("published_at")), f["start"],
+                      json.dumps(f, ensure_ascii=False)) for f in figure_docs(doc)],
+                )
                 n += 1
         return n
+
+    def figures(self, measure: str | None = None, article_id: str | None = None,
+                size: int = 100) -> list[dict[str, Any]]:
+        clauses, params = ["1=1"], []
+        for column, value in (("measure", measure), ("article_id", article_id)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        rows = self.db.execute(
+            f"SELECT doc FROM figures WHERE {' AND '.join(clauses)} "
+            "ORDER BY published_at IS NULL, published_at, start LIMIT ?", [*params, size]).fetchall()
+        return [json.loads(r[0]) for r in rows]
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT doc FROM articles WHERE id = ?", (doc_id,)).fetchone()

@@ -1,0 +1,192 @@
+"""Time periods in text, resolved against the publication date.
+
+"the first seven months of the year" (published 2024-08-28) → 2024-01-01..2024-07-31;
+"last year" → 2023; "올해 1~7월" → 2024-01..2024-07; "a seven-month campaign beginning
+this August" → 2024-08..2025-02.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from nlp.numbers import WORDS
+
+MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?"
+NUM_WORD = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+YEAR = r"(?:19|20)\d{2}"
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    text: str
+    span: tuple[int, int]
+    campaign: bool = False  # the period of a campaign the text announces, not of a count
+
+    def iso(self) -> str:
+        """'2024-01-01/2024-07-31' (always full days)."""
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "text": self.text}
+
+
+def month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def add_months(year: int, month: int, n: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + n
+    return index // 12, index % 12 + 1
+
+
+def _num(text: str) -> int:
+    return int(text) if text.isdigit() else WORDS[text.lower()]
+
+
+def _month(text: str) -> int:
+    return MONTHS[text.lower().rstrip(".")[:3] if text.lower().startswith("sept") else text.lower().rstrip(".")]
+
+
+def _months(y: int, m1: int, m2: int) -> tuple[date, date]:
+    return date(y, m1, 1), month_end(y, m2)
+
+
+def _year(y: int) -> tuple[date, date]:
+    return date(y, 1, 1), date(y, 12, 31)
+
+
+def _year_of_month(month: int, published: date) -> int:
+    """A bare month name means the latest such month not after publication."""
+    return published.year if month <= published.month else published.year - 1
+
+
+EN_RULES: list[tuple[re.Pattern[str], object]] = []
+KO_RULES: list[tuple[re.Pattern[str], object]] = []
+
+
+def rule(table: list, pattern: str):
+    def register(fn):
+        table.append((re.compile(pattern, re.IGNORECASE), fn))
+        return fn
+    return register
+
+
+@rule(EN_RULES, rf"\b(?:a|an|the)?\s*({NUM_WORD})-month (?:\w+ ){{0,2}}(?:campaign|crackdown|operation|drive|period)\s+(?:beginning|starting|that (?:began|begins|started|starts)|from|running from)\s+(?:this |in |on )?({MONTH})(?:\s+({YEAR}))?")
+def _campaign(m: re.Match[str], pub: date) -> tuple[date, date]:
+    n, month = _num(m.group(1)), _month(m.group(2))
+    year = int(m.group(3)) if m.group(3) else pub.year
+    end_y, end_m = add_months(year, month, n - 1)
+    return date(year, month, 1), month_end(end_y, end_m)
+
+
+@rule(EN_RULES, rf"\b(?:from|between)\s+({MONTH})(?:\s+({YEAR}))?\s+(?:to|and|through|until)\s+({MONTH})(?:,?\s+({YEAR}))?")
+def _month_range(m: re.Match[str], pub: date) -> tuple[date, date]:
+    m1, m2 = _month(m.group(1)), _month(m.group(3))
+    y2 = int(m.group(4)) if m.group(4) else _year_of_month(m2, pub)
+    y1 = int(m.group(2)) if m.group(2) else (y2 if m1 <= m2 else y2 - 1)
+    return date(y1, m1, 1), month_end(y2, m2)
+
+
+@rule(EN_RULES, rf"\b(?:in |during |over )?the first ({NUM_WORD}) months of (?:the year|this year|(?:the year )?({YEAR}))")
+def _first_months(m: re.Match[str], pub: date) -> tuple[date, date]:
+    year = int(m.group(2)) if m.group(2) else pub.year
+    return _months(year, 1, _num(m.group(1)))
+
+
+@rule(EN_RULES, rf"\b(?:in |during |over )?the (first|second) half of (?:the year|this year|last year|({YEAR}))")
+def _half(m: re.Match[str], pub: date) -> tuple[date, date]:
+    year = int(m.group(2)) if m.group(2) else (pub.year - 1 if "last year" in m.group(0).lower() else pub.year)
+    return _months(year, 1, 6) if m.group(1).lower() == "first" else _months(year, 7, 12)
+
+
+@rule(EN_RULES, rf"\b(?:between|from) ({YEAR}) (?:and|to|through) ({YEAR})\b")
+def _year_range(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return date(int(m.group(1)), 1, 1), date(int(m.group(2)), 12, 31)
+
+
+@rule(EN_RULES, r"\b(?:last year|a year earlier|the previous year|the year before|a year ago)\b")
+def _last_year(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return _year(pub.year - 1)
+
+
+@rule(EN_RULES, r"\b(?:this year|so far this year|year to date)\b")
+def _this_year(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return _year(pub.year)
+
+
+@rule(EN_RULES, r"\blast month\b")
+def _last_month(m: re.Match[str], pub: date) -> tuple[date, date]:
+    y, mo = add_months(pub.year, pub.month, -1)
+    return _months(y, mo, mo)
+
+
+@rule(EN_RULES, rf"\b(?:in|during|for|throughout|over|of) (?:all of |the whole of |the year )?({YEAR})\b(?![-–]\d)")
+def _in_year(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return _year(int(m.group(1)))
+
+
+@rule(EN_RULES, rf"\b(?:in|during|throughout|last|this) ({MONTH})(?:\s+({YEAR}))?\b(?!\s+\d)")
+def _in_month(m: re.Match[str], pub: date) -> tuple[date, date]:
+    month = _month(m.group(1))
+    year = int(m.group(2)) if m.group(2) else _year_of_month(month, pub)
+    return _months(year, month, month)
+
+
+@rule(KO_RULES, r"(올해|지난해|작년|(\d{4})년)?\s*(?:1월부터\s*)?(\d{1,2})\s*[~∼\-–]\s*(\d{1,2})\s*월")
+def _ko_month_range(m: re.Match[str], pub: date) -> tuple[date, date]:
+    year = _ko_year(m.group(1), m.group(2), pub)
+    return _months(year, int(m.group(3)), int(m.group(4)))
+
+
+@rule(KO_RULES, r"(올해|지난해|작년|(\d{4})년)\s*(상반기|하반기)")
+def _ko_half(m: re.Match[str], pub: date) -> tuple[date, date]:
+    year = _ko_year(m.group(1), m.group(2), pub)
+    return _months(year, 1, 6) if m.group(3) == "상반기" else _months(year, 7, 12)
+
+
+@rule(KO_RULES, r"(지난해|작년)(?!\s*(?:같은|동기|동월))|전년(?!\s*(?:같은|동기))")
+def _ko_last_year(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return _year(pub.year - 1)
+
+
+@rule(KO_RULES, r"올해(?!\s*\d)")
+def _ko_this_year(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return _year(pub.year)
+
+
+@rule(KO_RULES, r"(\d{4})년(?:\s*한\s*해)?(?!\s*\d{1,2}\s*월)")
+def _ko_year_only(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return _year(int(m.group(1)))
+
+
+def _ko_year(word: str | None, digits: str | None, pub: date) -> int:
+    if digits:
+        return int(digits)
+    if word in ("지난해", "작년"):
+        return pub.year - 1
+    return pub.year
+
+
+def find_periods(text: str, published: date, lang: str = "en") -> list[Period]:
+    """Every period expression in `text`, longest match first where they overlap."""
+    found: list[Period] = []
+    taken: list[tuple[int, int]] = []
+    for pattern, fn in (KO_RULES if lang == "ko" else EN_RULES):
+        for m in pattern.finditer(text):
+            span = m.span()
+            if any(s < span[1] and span[0] < e for s, e in taken):
+                continue
+            try:
+                start, end = fn(m, published)  # type: ignore[operator]
+            except (KeyError, ValueError):
+                continue
+            found.append(Period(start, end, m.group(0).strip(), span, campaign=fn is _campaign))
+            taken.append(span)
+    return sorted(found, key=lambda p: p.span)
