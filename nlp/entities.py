@@ -88,12 +88,21 @@ def korean_entities(text: str, gazetteer: Gazetteer | None = None) -> list[Entit
         if tok.tag != "NNP" or len(tok.form) < 2:
             continue
         s, e = tok.start, tok.start + tok.len
-        if any(ts < e and s < te for ts, te in taken):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if nxt is not None and nxt.start == e and nxt.tag.startswith("NN") and nxt.form.endswith(ORG_SUFFIXES):
+            e = nxt.start + nxt.len  # 부산 + 경찰청 → 부산경찰청
+            label: str | None = "ORG"
+        else:
+            label = _korean_label(tok.form, nxt.form if nxt is not None else "")
+        if label is None:
             continue
-        label = _korean_label(tok.form, tokens[i + 1].form if i + 1 < len(tokens) else "")
-        if label:
-            found.append(Entity(text=tok.form, label=label, norm=tok.form, start=s, end=e))
-            taken.append((s, e))
+        if any(ts < e and s < te for ts, te in taken):
+            found = [f for f in found if not (s <= f.start and f.end <= e and f.end - f.start < e - s)]
+            taken = [(f.start, f.end) for f in found]
+            if any(ts < e and s < te for ts, te in taken):
+                continue
+        found.append(Entity(text=text[s:e], label=label, norm=text[s:e], start=s, end=e))
+        taken.append((s, e))
     return sorted(found, key=lambda x: x.start)
 
 

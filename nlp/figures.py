@@ -119,7 +119,7 @@ def extract_en(text: str, published: date) -> list[Figure]:
             value = parse_en(num, m.group("scale"))
             if value is None:
                 continue
-            start = s_start + m.start()
+            start = s_start + m.start() + len(m.group(0)) - len(m.group(0).lstrip())
             figures.append(Figure(value=value, unit=unit, measure="", qualifier=_en_qualifier(m),
                                   text=m.group(0).strip(), start=start, end=s_start + m.end(), sentence=sentence))
     return figures
@@ -194,7 +194,7 @@ def extract_figures(text: str, published: date, lang: str = "en", place: str | N
         if own is not None:  # "a seven-month campaign beginning this August"
             fig.period, fig._period_iso = own.as_dict(), own.iso()
         elif takes_period(fig.measure, fig.unit):
-            period = _nearest_period(fig, figures, periods) or primary
+            period = _nearest_period(fig, figures, periods, lang) or primary
             if period is not None:
                 fig.period = period.as_dict()
                 fig._period_iso = period.iso()
@@ -209,7 +209,7 @@ def _claim_period_words(figures: list[Figure], periods: list[Period]) -> list[Fi
             if not any(p.span[0] <= f.start < p.span[1] and not p.campaign for p in periods)]
 
 
-def _nearest_period(fig: Figure, figures: list[Figure], periods: list[Period]) -> Period | None:
+def _nearest_period(fig: Figure, figures: list[Figure], periods: list[Period], lang: str) -> Period | None:
     """The period expression that belongs to this figure: in its sentence, not claimed by a closer figure."""
     sent_start = fig.start - fig.sentence.find(fig.text) if fig.text in fig.sentence else fig.start
     sent_end = sent_start + len(fig.sentence)
@@ -220,10 +220,10 @@ def _nearest_period(fig: Figure, figures: list[Figure], periods: list[Period]) -
         if not (sent_start <= p.span[0] < sent_end):
             continue
         if p.span[0] >= fig.end:
-            cost = p.span[0] - fig.end
+            cost = p.span[0] - fig.end + (15 if lang == "ko" else 0)  # Korean puts the period first
             between = [f for f in figures if fig.end <= f.start < p.span[0] and takes_period(f.measure, f.unit)]
         else:
-            cost = fig.start - p.span[1] + 15  # a period after its figure is the more usual English order
+            cost = fig.start - p.span[1] + (0 if lang == "ko" else 15)  # English: the period usually follows
             between = [f for f in figures if p.span[1] <= f.start < fig.start and takes_period(f.measure, f.unit)]
         cost += 200 * len(between)
         if cost < best_cost:

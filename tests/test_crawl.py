@@ -92,6 +92,14 @@ def test_crawl_into_elasticsearch_fills_the_alias(
     assert "Yoon Suk Yeol" in seed["people"] and "Telegram" in seed["orgs"]
     assert seed["source"]["type"] == "news" and seed["published_at"].startswith("2024-08-28")
     assert es.count(index=alias)["count"] == indexed
+    # each figure is also a record of its own, traceable to its sentence and article
+    figures = es.search(index=f"{es_prefix}-figures", size=100, query={"term": {"article_id": seed["id"]}})
+    ledger = {(h["_source"]["value"], h["_source"]["measure"]): h["_source"] for h in figures["hits"]["hits"]}
+    cases_2024 = ledger[(297, "police_cases_reported")]
+    assert cases_2024["period"]["start"] == "2024-01-01" and cases_2024["period"]["end"] == "2024-07-31"
+    assert "297" in cases_2024["sentence"] and cases_2024["url"].endswith(SEED_000)
+    assert ledger[(180, "police_cases_reported")]["period"]["start"] == "2023-01-01"
+    assert ledger[(220000, "channel_members")]["qualifier"] == "approx"
     es.close()
 
     proc = run_dfwatch("search", "telegram", "--from", "2024-09-01", "--to", "2024-09-30", env=e)

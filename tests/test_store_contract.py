@@ -27,6 +27,13 @@ def doc(n: int, title: str, text: str, published: str | None, source: str = "han
     }
 
 
+def fig(value: float, start: int, measure: str = "police_cases_reported") -> dict[str, Any]:
+    return {"value": value, "unit": "cases", "measure": measure, "qualifier": None, "text": f"{value} cases",
+            "start": start, "end": start + 9, "sentence": "Police said ...", "place": "South Korea",
+            "period": {"start": "2024-01-01", "end": "2024-07-31", "text": "the first seven months"},
+            "attribution": "Police"}
+
+
 DOCS = [
     doc(1, "Police count 297 deepfake cases", "Police said 297 deepfake sex crime cases were reported in "
         "the first seven months. Telegram rooms had 220,000 members.", "2024-08-28T09:00:00+09:00"),
@@ -104,6 +111,22 @@ def test_monthly_counts(store: Store) -> None:
     assert store.monthly_counts(Query("telegram")) == [("2024-08", 3), ("2024-09", 1)]
     assert store.monthly_counts(Query("")) == [("2024-01", 1), ("2024-08", 3), ("2024-09", 1)]
     assert store.monthly_counts(Query("nothingmatchesthis")) == []
+
+
+def test_figures_are_records_of_their_own(store: Store) -> None:
+    with_figures = dict(DOCS[0], figures=[fig(297, 12), fig(180, 80), fig(113, 120, "people_charged")])
+    store.upsert([with_figures])
+    store.refresh()
+    cases = store.figures(measure="police_cases_reported")
+    assert [f["value"] for f in cases] == [297, 180]
+    assert all(f["article_id"] == "doc1" and f["source"]["id"] == "hanbit-times" for f in cases)
+    assert cases[0]["period"]["end"] == "2024-07-31" and cases[0]["published_at"].startswith("2024-08-28")
+    assert len({f["id"] for f in store.figures(article_id="doc1")}) == 3
+    # a re-crawl whose text lost a figure replaces the article's figure records
+    store.upsert([dict(with_figures, figures=[fig(297, 12)])])
+    store.refresh()
+    assert [f["value"] for f in store.figures(article_id="doc1")] == [297]
+    assert store.get("doc1")["figures"][0]["value"] == 297  # type: ignore[index]
 
 
 def test_empty_query_lists_newest_first(store: Store) -> None:
