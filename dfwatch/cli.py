@@ -18,11 +18,6 @@ from dfwatch.yamlconf import ConfigError
 
 app = typer.Typer(help="Monitor news and government releases about deepfake sexual crimes.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-index_app = typer.Typer(help="Create and maintain the index.", no_args_is_help=True)
-sources_app = typer.Typer(help="Check the crawl sources.", no_args_is_help=True)
-app.add_typer(index_app, name="index")
-app.add_typer(sources_app, name="sources")
-
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Settings file (YAML).")]
 
 
@@ -154,49 +149,6 @@ def analyze(
         raise fail(str(exc), 1) from None
 
 
-@index_app.command("setup")
-def index_setup(ctx: typer.Context) -> None:
-    """Create the index template, index and alias (or SQLite tables); safe to re-run."""
-    settings = settings_from(ctx)
-    store = open_store(settings)
-    try:
-        store.setup()
-    except StoreError as exc:
-        raise fail(str(exc), 3) from None
-    finally:
-        store.close()
-    where = settings.store.elasticsearch_url or settings.sqlite_file
-    typer.echo(f"{settings.store.backend} store ready at {where}")
-
-
-@index_app.command("replay")
-def index_replay(ctx: typer.Context) -> None:
-    """Write spooled documents (kept while the store was unreachable) to the store."""
-    from dfwatch.spool import Spool
-
-    settings = settings_from(ctx)
-    store = open_store(settings)
-    try:
-        store.setup()
-        written = Spool(settings.data_path / "spool").replay(store)
-    except StoreError as exc:
-        raise fail(f"{exc}; spooled documents are kept", 3) from None
-    finally:
-        store.close()
-    typer.echo(f"replayed {written} documents")
-
-
-@sources_app.command("check")
-def sources_check(ctx: typer.Context) -> None:
-    """Validate the sources file offline."""
-    settings = settings_from(ctx)
-    try:
-        sources = load_sources(settings.sources_path)
-    except ConfigError as exc:
-        raise fail(f"sources error:\n{exc}") from None
-    typer.echo(f"{settings.sources_path}: {len(sources)} sources, all valid")
-
-
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -206,6 +158,17 @@ def demo(
     from dfwatch.demo import run_demo
 
     run_demo(settings_from(ctx), query, echo=typer.echo)
+
+
+def _add_groups() -> None:
+    from dfwatch.cli_index import index_app
+    from dfwatch.cli_sources import sources_app
+
+    app.add_typer(index_app, name="index")
+    app.add_typer(sources_app, name="sources")
+
+
+_add_groups()
 
 
 def run() -> None:  # pragma: no cover - console entry point

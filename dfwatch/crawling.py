@@ -8,10 +8,7 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
 
-from crawler.spiders.feed import FeedSpider
 from dfwatch.settings import Settings
-
-SPIDERS = {"feed": FeedSpider}
 
 
 @dataclass
@@ -63,7 +60,7 @@ def run_crawls(settings: Settings, sources: dict[str, str], log_level: str = "WA
     process = CrawlerProcess(scrapy_settings(settings, log_level))
     crawlers = []
     for source_id, strategy in sources.items():
-        crawler = process.create_crawler(SPIDERS[strategy])
+        crawler = process.create_crawler(strategy)  # the spider named after the strategy
         process.crawl(crawler, source=source_id)
         crawlers.append((source_id, crawler))
     process.start()

@@ -1,28 +1,89 @@
-"""Crawl sources as data: `sources.yaml` validated with file/line/field errors."""
+"""Crawl sources as data: `sources.yaml` validated with file/line/field errors.
+
+A source names what it is (type, country, language), how to discover its articles
+(`strategy` plus that strategy's options), when to crawl (`schedule`), how politely
+(`politeness`), and what to keep (`keywords` pre-filter, `since` date window).
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
 from dfwatch.yamlconf import ConfigError, describe_errors, load_yaml
 
 SourceType = Literal["news", "government", "regulator", "ngo", "court", "discovery"]
+Strategy = Literal["feed", "sitemap", "listing", "discovery"]
 
 
-class Source(BaseModel):
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+class Schedule(_Strict):
+    """Either every `interval_minutes`, or a 5-field `cron` expression, in `timezone`."""
+
+    interval_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] | None = None
+    cron: str | None = Field(default=None, pattern=r"^\S+ \S+ \S+ \S+ \S+$")
+    timezone: str = "Asia/Seoul"
+    jitter_seconds: int = Field(default=300, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Schedule:
+        if (self.interval_minutes is None) == (self.cron is None):
+            raise ValueError("give exactly one of interval_minutes or cron")
+        return self
+
+
+class Politeness(_Strict):
+    """Per-source overrides of the crawl settings (None = the global setting)."""
+
+    download_delay: float | None = Field(default=None, ge=0, le=120)
+    concurrent_requests: int | None = Field(default=None, ge=1, le=2)
+    max_pages: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class ListingOptions(_Strict):
+    """HTML press-release lists: CSS or XPath (prefix `xpath:`) selectors, relative to each row."""
+
+    rows: str
+    link: str
+    date: str | None = None
+    date_format: str | None = None  # strptime format; None = ISO or dateparser-free heuristics
+    next_page: str | None = None
+    max_pages: int = Field(default=5, ge=1, le=100)
+
+
+class DiscoveryOptions(_Strict):
+    """A query API that returns article URLs (e.g. the GDELT DOC 2.0 API in ArtList mode)."""
+
+    api: Literal["gdelt-doc"]
+    queries: list[str] = Field(min_length=1)
+    timespan: str = "1d"
+    max_records: int = Field(default=250, ge=1, le=250)
+    min_interval_seconds: float = Field(default=6.0, ge=5.0)  # GDELT asks for one request per 5 s
+
+
+class Source(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str = Field(min_length=1)
     type: SourceType
-    country: str = Field(pattern=r"^[A-Z]{2}$")
-    language: str = Field(pattern=r"^[a-z]{2}$")
-    strategy: Literal["feed"]
+    country: str = Field(pattern=r"^[A-Z]{2}$|^XX$")  # ISO 3166 alpha-2; XX = international
+    language: str = Field(pattern=r"^[a-z]{2}$|^mul$")  # ISO 639-1; mul = several
+    strategy: Strategy
     urls: list[HttpUrl] = Field(min_length=1)
-    verified: bool = False
+    schedule: Schedule = Schedule(interval_minutes=360)
+    politeness: Politeness = Politeness()
+    keywords: list[str] = Field(default_factory=list)  # pre-filter on feed/list titles; empty = keep all
+    since: date | None = None  # ignore items published before this date
+    lastmod_days: int | None = Field(default=None, ge=1)  # sitemaps: only URLs modified this recently
+    listing: ListingOptions | None = None
+    discovery: DiscoveryOptions | None = None
+    verified: bool = False  # true only after a live crawl fetched it and found dated items
+    notes: str | None = None
 
     @field_validator("urls")
     @classmethod
@@ -32,10 +93,16 @@ class Source(BaseModel):
                 raise ValueError("only http(s) URLs can be crawled")
         return urls
 
+    @model_validator(mode="after")
+    def _strategy_options(self) -> Source:
+        if self.strategy == "listing" and self.listing is None:
+            raise ValueError("strategy 'listing' needs a 'listing' block with selectors")
+        if self.strategy == "discovery" and self.discovery is None:
+            raise ValueError("strategy 'discovery' needs a 'discovery' block")
+        return self
 
-class SourcesFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
+class SourcesFile(_Strict):
     sources: list[Source]
 
     @field_validator("sources")
