@@ -325,3 +325,21 @@ def test_module_main_serves_until_interrupted() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_conditional_get_and_changed_pages(web: FixtureWeb) -> None:
+    import urllib.request
+
+    url = web.url("hanbit-times", "/rss.xml")
+    with urllib.request.urlopen(url) as resp:  # noqa: S310 - loopback
+        etag, modified = resp.headers["ETag"], resp.headers["Last-Modified"]
+    req = urllib.request.Request(url, headers={"If-None-Match": etag})
+    try:
+        urllib.request.urlopen(req)  # noqa: S310
+        raise AssertionError("expected 304")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 304
+    web.change("hanbit-times", "/rss.xml", b"<rss version='2.0'><channel><title>x</title></channel></rss>")
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"If-None-Match": etag})) as resp:  # noqa: S310
+        assert resp.status == 200 and resp.headers["ETag"] != etag and resp.headers["Last-Modified"] != modified
+        assert b"<title>x</title>" in resp.read()

@@ -2,14 +2,18 @@
 
 Each site is a directory under ``sites/<site-id>/`` whose files mirror URL paths and
 is served by its own ``ThreadingHTTPServer`` on an ephemeral port.  Text files may
-contain the placeholder ``{{base}}``; it is replaced (as bytes, so EUC-KR files work)
+contain the placeholder ``{{base}}`` (``{{site:ID}}`` for another site); it is replaced (as bytes, so EUC-KR files work)
 by the site's base URL, e.g. ``http://127.0.0.1:40123``, when the file is served.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import threading
+import time
+from email.utils import formatdate
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +22,8 @@ from urllib.parse import unquote, urlsplit
 
 SITES_DIR = Path(__file__).resolve().parent / "sites"
 PLACEHOLDER = b"{{base}}"
+SITE_PLACEHOLDER = re.compile(rb"\{\{site:([a-z0-9-]+)\}\}")  # another site's base URL
+FIXED_MTIME = 1725000000.0  # 2024-08-30: every fixture file's Last-Modified until changed
 TEXT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".htm": "text/html; charset=utf-8",
@@ -101,12 +107,19 @@ class _Handler(BaseHTTPRequestHandler):
             body = b"<!doctype html><title>404 Not Found</title><h1>404 Not Found</h1>\n"
             self._reply(404, body, {"Content-Type": "text/html; charset=utf-8"}, with_body)
             return
-        body = file.read_bytes()
-        if file.suffix.lower() in TEXT_TYPES:
-            body = body.replace(PLACEHOLDER, self.base)
         key = "/" + file.relative_to(self.root).as_posix()
+        body = self.record._changed.get((self.site_id, key)) or file.read_bytes()
+        if file.suffix.lower() in TEXT_TYPES:
+            body = self.record._expand(body.replace(PLACEHOLDER, self.base))
         headers = {"Content-Type": content_type(file, body)}
         headers.update(self.overrides.get(key, {}) or self.overrides.get(url_path, {}))
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'  # noqa: S324
+        modified = formatdate(self.record._mtime.get((self.site_id, key), FIXED_MTIME), usegmt=True)
+        headers.update({"ETag": etag, "Last-Modified": modified})
+        if self.headers.get("If-None-Match") == etag or (
+                not self.headers.get("If-None-Match") and self.headers.get("If-Modified-Since") == modified):
+            self._reply(304, b"", {"ETag": etag, "Last-Modified": modified}, with_body=False)
+            return
         self._reply(200, body, headers, with_body)
 
     def _reply(self, code: int, body: bytes, headers: dict[str, str], with_body: bool) -> None:
@@ -138,8 +151,19 @@ class FixtureWeb:
         self.base_urls: dict[str, str] = {}
         self.requests: list[tuple[str, str]] = []
         self.user_agents: set[str] = set()  # every User-Agent header seen
+        self._changed: dict[tuple[str, str], bytes] = {}
+        self._mtime: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self._servers: list[tuple[_QuietServer, threading.Thread]] = []
+
+    def change(self, site: str, path: str, body: bytes) -> None:
+        """Serve `body` instead of the file at `path` from now on (new ETag and Last-Modified)."""
+        with self._lock:
+            self._changed[(site, path)] = body
+            self._mtime[(site, path)] = time.time()
+
+    def _expand(self, body: bytes) -> bytes:
+        return SITE_PLACEHOLDER.sub(lambda m: self.base_urls[m.group(1).decode()].encode(), body)
 
     def _record(self, site: str, path: str, user_agent: str = "") -> None:
         with self._lock:
