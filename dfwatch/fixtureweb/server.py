@@ -13,8 +13,8 @@ import json
 import re
 import threading
 import time
-from email.utils import formatdate
 from dataclasses import dataclass
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
