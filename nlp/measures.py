@@ -29,6 +29,7 @@ EN_MEASURES: list[tuple[str, str | None, str]] = [
 ]
 KO_MEASURES: list[tuple[str, str | None, str]] = [
     ("max_prison_years", "years", r"징역|금고|실형"),
+    ("campaign_months", "months", r"단속|캠페인|특별|집중"),
     ("max_fine", "KRW", r"벌금"),
     ("takedown_requests", None, r"삭제|차단|시정\s*요구"),
     ("channel_members", "people", r"텔레그램|대화방|채팅방|방에|참여자|가입자|회원"),

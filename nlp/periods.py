@@ -71,9 +71,15 @@ EN_RULES: list[tuple[re.Pattern[str], object]] = []
 KO_RULES: list[tuple[re.Pattern[str], object]] = []
 
 
-def rule(table: list, pattern: str):
-    def register(fn):
-        table.append((re.compile(pattern, re.IGNORECASE), fn))
+def rule(table: list, pattern: str, first: bool = False):  # type: ignore[no-untyped-def]
+    """Register a period rule; `first` rules are tried before the others (more specific)."""
+    def register(fn):  # type: ignore[no-untyped-def]
+        entry = (re.compile(pattern, re.IGNORECASE), fn)
+        if first:
+            table.insert(sum(1 for _, f in table if getattr(f, "_first", False)), entry)
+            fn._first = True
+        else:
+            table.append(entry)
         return fn
     return register
 
@@ -166,6 +172,93 @@ def _ko_year_only(m: re.Match[str], pub: date) -> tuple[date, date]:
     return _year(int(m.group(1)))
 
 
+# ---- more specific rules, tried first ------------------------------------------------
+DAY = r"(?:\s+(\d{1,2})(?:st|nd|rd|th)?\b)?"
+
+
+@rule(EN_RULES, rf"\b(?:from|between)\s+({MONTH}){DAY}(?:,?\s+({YEAR}))?\s+(?:to|and|through|until|till)\s+({MONTH}){DAY}(?:,?\s+({YEAR}))?", first=True)
+def _date_range(m: re.Match[str], pub: date) -> tuple[date, date]:
+    m1, d1, y1s, m2, d2, y2s = m.groups()
+    mo1, mo2 = _month(m1), _month(m2)
+    y1 = int(y1s) if y1s else (int(y2s) - (1 if mo1 > mo2 else 0) if y2s else pub.year)
+    y2 = int(y2s) if y2s else (y1 + 1 if mo2 < mo1 else y1)
+    start = date(y1, mo1, int(d1)) if d1 else date(y1, mo1, 1)
+    end = date(y2, mo2, int(d2)) if d2 else month_end(y2, mo2)
+    return start, end
+
+
+@rule(EN_RULES, rf"\b(?:the\s+)?({NUM_WORD})-month (?:\w+ ){{0,3}}?(?:campaign|crackdown|operation|drive)(?: on [\w\s-]+?)?\s+(?:that|which)\s+(?:ended|ends|ran until|ran through|finished)\s+(?:in\s+)?({MONTH})(?:\s+({YEAR}))?", first=True)
+def _campaign_ended(m: re.Match[str], pub: date) -> tuple[date, date]:
+    n, month = _num(m.group(1)), _month(m.group(2))
+    year = int(m.group(3)) if m.group(3) else _year_of_month(month, pub)
+    start_y, start_m = add_months(year, month, -(n - 1))
+    return date(start_y, start_m, 1), month_end(year, month)
+
+
+@rule(EN_RULES, rf"\b(?:in |during |over )?the (first|second|third|fourth|1st|2nd|3rd|4th) quarter(?: of (?:the year|this year|last year|({YEAR})))?", first=True)
+def _quarter(m: re.Match[str], pub: date) -> tuple[date, date]:
+    q = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}[m.group(1).lower()]
+    year = int(m.group(2)) if m.group(2) else (pub.year - 1 if "last year" in m.group(0).lower() else pub.year)
+    return _months(year, 3 * q - 2, 3 * q)
+
+
+@rule(EN_RULES, rf"\b(?:the\s+)?({YEAR})[-–/](\d{{2}}) (?:financial|fiscal) year", first=True)
+def _financial_year(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return date(int(m.group(1)), 7, 1), date(int(m.group(1)) + 1, 6, 30)
+
+
+@rule(EN_RULES, rf"\bsince ({YEAR})\b", first=True)
+def _since_year(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return date(int(m.group(1)), 1, 1), month_end(pub.year, pub.month)
+
+
+@rule(EN_RULES, r"\bnext year\b", first=True)
+def _next_year(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return _year(pub.year + 1)
+
+
+KO_YEAR_WORD = r"(?:(올해|지난해|작년|내년|(\d{4})년)\s*)?"
+
+
+def _ko_year_word(word: str | None, digits: str | None, default: int, pub: date) -> int:
+    if digits:
+        return int(digits)
+    return {"올해": pub.year, "지난해": pub.year - 1, "작년": pub.year - 1, "내년": pub.year + 1}.get(word or "", default)
+
+
+@rule(KO_RULES, KO_YEAR_WORD + r"(\d{1,2})월\s*(?:(\d{1,2})일\s*)?부터\s*" + KO_YEAR_WORD + r"(\d{1,2})월\s*(?:(\d{1,2})일\s*)?까지", first=True)
+def _ko_date_range(m: re.Match[str], pub: date) -> tuple[date, date]:
+    w1, y1d, mo1, d1, w2, y2d, mo2, d2 = m.groups()
+    y1 = _ko_year_word(w1, y1d, pub.year, pub)
+    y2 = _ko_year_word(w2, y2d, y1 + (1 if int(mo2) < int(mo1) else 0), pub)
+    start = date(y1, int(mo1), int(d1) if d1 else 1)
+    end = date(y2, int(mo2), int(d2)) if d2 else month_end(y2, int(mo2))
+    return start, end
+
+
+KO_COUNT = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7}
+
+
+@rule(KO_RULES, KO_YEAR_WORD + r"(\d{1,2})월\s*(\d{1,2})일\s*부터\s*(?:(\d{1,2})\s*개월|(한|두|세|네|다섯|여섯|일곱)\s*달)\s*(?:동안|간)", first=True)
+def _ko_from_for(m: re.Match[str], pub: date) -> tuple[date, date]:
+    word, ydigits, mo, d, n_digits, n_word = m.groups()
+    n = int(n_digits) if n_digits else KO_COUNT[n_word]
+    start = date(_ko_year_word(word, ydigits, pub.year, pub), int(mo), int(d))
+    y, mth = add_months(start.year, start.month, n)
+    end = date.fromordinal(date(y, mth, min(start.day, calendar.monthrange(y, mth)[1])).toordinal() - 1)
+    return start, end
+
+
+@rule(KO_RULES, r"(\d{4})년\s*(?:이후|부터)", first=True)
+def _ko_since(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return date(int(m.group(1)), 1, 1), month_end(pub.year, pub.month)
+
+
+@rule(KO_RULES, r"내년", first=True)
+def _ko_next_year(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return _year(pub.year + 1)
+
+
 def _ko_year(word: str | None, digits: str | None, pub: date) -> int:
     if digits:
         return int(digits)
@@ -174,8 +267,25 @@ def _ko_year(word: str | None, digits: str | None, pub: date) -> int:
     return pub.year
 
 
+SAME_PERIOD_LAST_YEAR = re.compile(r"(?:지난해|작년|전년)\s*(?:같은\s*기간|동기)|(?:the )?same period (?:of |in )?(?:last year|a year earlier|the previous year)", re.I)
+
+
 def find_periods(text: str, published: date, lang: str = "en") -> list[Period]:
-    """Every period expression in `text`, longest match first where they overlap."""
+    """Every period expression in `text`, longest match first where they overlap.
+
+    "지난해 같은 기간" / "the same period last year" is the first period found, a year earlier.
+    """
+    found = _find(text, published, lang)
+    first = next((p for p in found if not p.campaign), None)
+    for m in SAME_PERIOD_LAST_YEAR.finditer(text):
+        if first is not None and not any(p.span[0] < m.end() and m.start() < p.span[1] for p in found):
+            start = first.start.replace(year=first.start.year - 1)
+            end = month_end(first.end.year - 1, first.end.month) if first.end.day >= 28 else first.end.replace(year=first.end.year - 1)
+            found.append(Period(start, end, m.group(0), m.span()))
+    return sorted(found, key=lambda p: p.span)
+
+
+def _find(text: str, published: date, lang: str) -> list[Period]:
     found: list[Period] = []
     taken: list[tuple[int, int]] = []
     for pattern, fn in (KO_RULES if lang == "ko" else EN_RULES):
@@ -187,6 +297,6 @@ def find_periods(text: str, published: date, lang: str = "en") -> list[Period]:
                 start, end = fn(m, published)  # type: ignore[operator]
             except (KeyError, ValueError):
                 continue
-            found.append(Period(start, end, m.group(0).strip(), span, campaign=fn is _campaign))
+            found.append(Period(start, end, m.group(0).strip(), span, campaign=fn in (_campaign, _campaign_ended)))
             taken.append(span)
     return sorted(found, key=lambda p: p.span)
