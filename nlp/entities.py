@@ -20,7 +20,10 @@ SCORED_LABELS = frozenset({"PERSON", "ORG", "GPE"})  # what evaluation compares
 PLATFORMS = frozenset({"telegram", "instagram", "facebook", "twitter", "youtube", "tiktok", "discord",
                        "kakaotalk", "naver", "snapchat", "whatsapp", "reddit", "x"})
 # The model's PERSON/GPE guesses that are never people or places in this domain
-NOT_ENTITIES = frozenset({"deepfake", "deepfakes", "nth room", "molka", "ai"})
+NOT_ENTITIES = frozenset({"deepfake", "deepfakes", "nth room", "nth", "molka", "ai", "education", "police"})
+INSTITUTION = re.compile(r"^(?:\s+(?:[A-Z][a-z]+|of|for|and|&))*?\s+(?:District Court|High Court|Supreme Court|Court|"
+                         r"Prosecutors' Office|Police Agency|Police|University|Foundation|Helpline|Commission|"
+                         r"Ministry|Agency|Office|Center|Centre|Institute|Council|Association|Union)\b")
 LEADING_THE = re.compile(r"^the\s+", re.I)
 KEEPS_THE = ("The Guardian", "The Korea Herald", "The Korea Times", "The Hankyoreh", "The New York Times",
              "The Washington Post", "The Times", "The Economist")
@@ -36,6 +39,15 @@ def english_entities(doc: Doc, gazetteer: Gazetteer | None = None) -> list[Entit
         if text.lower() in PLATFORMS:
             label = "ORG"
         if label not in KEEP_LABELS or text.lower() in NOT_ENTITIES:
+            continue
+        if label == "GPE" and not ent.ent_id_:  # "Seoul Central District Court" is an institution
+            grown = INSTITUTION.match(ent.doc.text[ent.end_char:])
+            if grown:
+                text, label = ent.doc.text[ent.start_char:ent.end_char + grown.end()], "ORG"
+        if label == "ORG" and not ent.ent_id_ and (len(text) <= 2 or (_sentence_initial(ent) and " " not in text
+                                                                      and not text.isupper())):
+            continue  # 'IP', sentence-initial 'Education officials said'
+        if any(e.start <= ent.start_char < e.end for e in out):
             continue
         if LEADING_THE.match(text) and not (text.startswith(KEEPS_THE) and not _sentence_initial(ent)):
             cut = len(LEADING_THE.match(text).group(0))  # type: ignore[union-attr]
@@ -64,7 +76,7 @@ def normalise(name: str) -> str:
 TITLES_PERSON = ("대통령", "장관", "청장", "의원", "위원장", "대표", "교수", "씨", "총리", "차관", "변호사", "검사",
                  "판사", "회장", "국장", "과장", "경감", "경위", "경정", "총경", "원장", "소장", "센터장", "대변인")
 ORG_SUFFIXES = ("청", "부", "처", "원", "회", "위원회", "경찰서", "법원", "검찰", "검찰청", "센터", "협회", "재단", "연구소",
-                "대학교", "대학", "학교", "공사", "재판부", "지검", "지법", "위", "당")
+                "대학교", "대학", "학교", "공사", "재판부", "지검", "지법", "위", "당", "노동조합", "조합", "연대", "연합")
 GPE_SUFFIXES = ("시", "도", "군", "구", "국")
 
 

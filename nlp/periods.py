@@ -71,9 +71,9 @@ EN_RULES: list[tuple[re.Pattern[str], object]] = []
 KO_RULES: list[tuple[re.Pattern[str], object]] = []
 
 
-def rule(table: list, pattern: str, first: bool = False):  # type: ignore[no-untyped-def]
+def rule(table: list, pattern: str, first: bool = False):
     """Register a period rule; `first` rules are tried before the others (more specific)."""
-    def register(fn):  # type: ignore[no-untyped-def]
+    def register(fn):
         entry = (re.compile(pattern, re.IGNORECASE), fn)
         if first:
             table.insert(sum(1 for _, f in table if getattr(f, "_first", False)), entry)

@@ -21,13 +21,16 @@ class Judgement:
 
     @property
     def matched_terms(self) -> list[str]:
-        return [t for group, terms in self.evidence.items() if group != "negative" for t in terms]
+        return [t for group, terms in self.evidence.items() if group not in ("negative", "non_synthetic")
+                for t in terms]
 
 
 def _pattern(terms: list[str]) -> re.Pattern[str]:
     def one(term: str) -> str:
         escaped = re.escape(term).replace(r"\ ", r"[\s-]+").replace(r"\-", r"[\s-]?")
-        return (r"\b" + escaped) if term[:1].isascii() and term[:1].isalnum() else escaped
+        if term[:1].isascii() and term[:1].isalnum():  # whole words, with inflections
+            return r"\b" + escaped + r"(?:s|es|ed|d|ing|ly|ment|ments)?\b"
+        return escaped
     return re.compile("|".join(one(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
 
 
@@ -47,9 +50,11 @@ class RelevanceScorer:
             hits = list(dict.fromkeys(m.group(0).lower() for m in pattern.finditer(text)))
             if hits:
                 evidence[name] = hits
-        score = sum(self.groups[g][0] for g in evidence if g != "negative")
+        score = sum(self.groups[g][0] for g in evidence if g not in ("negative", "non_synthetic"))
         if "negative" in evidence and "sexual" not in evidence:
             score += self.groups["negative"][0]
+        if "non_synthetic" in evidence and "synthetic" not in evidence:
+            score += self.groups["non_synthetic"][0]
         relevant = score >= self.threshold
         topics = [t for t, p in self.topics.items() if relevant and p.search(text)]
         return Judgement(score=round(score, 2), relevant=relevant, topics=topics, evidence=evidence)
