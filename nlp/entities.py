@@ -32,7 +32,7 @@ KEEPS_THE = ("The Guardian", "The Korea Herald", "The Korea Times", "The Hankyor
 def english_entities(doc: Doc, gazetteer: Gazetteer | None = None) -> list[Entity]:
     gaz = gazetteer or load_gazetteer()
     index = gaz.alias_index()
-    out = []
+    out: list[Entity] = []
     for ent in doc.ents:
         label = ent.label_
         text, start = ent.text.strip(), ent.start_char
