@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   install dfwatch and run it on the embedded default store and fixture web
 #   make test   install everything (incl. the Elasticsearch node) and run the whole suite
-.PHONY: demo test setup lint
+.PHONY: demo test setup lint bench-nlp
 
 demo:
 	scripts/setup.sh
@@ -13,3 +13,6 @@ test:
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/mypy dfwatch crawler pipelines nlp
+
+bench-nlp:
+	.venv/bin/python -m benchmarks.nlp_stage --docs 400

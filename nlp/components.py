@@ -1,11 +1,13 @@
-"""dfwatch's spaCy components. Each writes one Doc extension:
+"""dfwatch's spaCy components. Each writes one Doc extension, as plain data (dicts and
+lists, so docs cross process boundaries with n_process > 1):
 
-doc._.entities (list[Entity]), doc._.figures (list[Figure]), doc._.relevance (Judgement).
-Set doc._.published (a date) before the pipeline runs so periods resolve against it.
+doc._.entities (Entity dicts), doc._.figures (Figure dicts), doc._.relevance (Judgement dict).
+Set doc._.published (an ISO date string) before the pipeline runs so periods resolve against it.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 
 from spacy.language import Language
@@ -32,7 +34,8 @@ def make_entities(nlp: Language, name: str, lang: str):
     gazetteer = load_gazetteer(1)
 
     def component(doc: Doc) -> Doc:
-        doc._.entities = korean_entities(doc.text, gazetteer) if lang == "ko" else english_entities(doc, gazetteer)
+        found = korean_entities(doc.text, gazetteer) if lang == "ko" else english_entities(doc, gazetteer)
+        doc._.entities = [asdict(e) for e in found]
         return doc
     return component
 
@@ -40,7 +43,9 @@ def make_entities(nlp: Language, name: str, lang: str):
 @Language.factory("dfwatch_figures", default_config={"lang": "en"})
 def make_figures(nlp: Language, name: str, lang: str):
     def component(doc: Doc) -> Doc:
-        doc._.figures = extract_figures(doc.text, doc._.published or date.today(), lang, place=doc._.place)
+        published = date.fromisoformat(doc._.published) if doc._.published else date.today()
+        doc._.figures = [{**f.as_dict(), "period_iso": f._period_iso}
+                         for f in extract_figures(doc.text, published, lang, place=doc._.place)]
         return doc
     return component
 
@@ -50,6 +55,6 @@ def make_relevance(nlp: Language, name: str, version: int, threshold: float):
     scorer = RelevanceScorer.load(version, threshold)
 
     def component(doc: Doc) -> Doc:
-        doc._.relevance = scorer.judge(doc.text)
+        doc._.relevance = asdict(scorer.judge(doc.text))
         return doc
     return component

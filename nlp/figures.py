@@ -33,6 +33,11 @@ class Figure:
     attribution: str | None = None
     _period_iso: str | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Figure:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "_period_iso"}
+        return cls(**known, _period_iso=d.get("period_iso"))
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("_period_iso")

@@ -68,10 +68,11 @@ class Analyzer:
 
     _lock = threading.Lock()
 
-    def __init__(self, model: str, batch_size: int = 32, threshold: float = 2.5) -> None:
+    def __init__(self, model: str, batch_size: int = 32, threshold: float = 2.5, n_process: int = 1) -> None:
         self.model = model
         self.batch_size = batch_size
         self.threshold = threshold
+        self.n_process = n_process
 
     def pipeline(self, lang: str) -> Language:
         return korean_pipeline(self.threshold) if lang == "ko" else english_pipeline(self.model, self.threshold)
@@ -86,7 +87,8 @@ class Analyzer:
         for lang in dict.fromkeys(langs):
             idx = [i for i, lg in enumerate(langs) if lg == lang]
             for i, doc in zip(idx, self._run(lang, [items[i] for i in idx]), strict=True):
-                results[i] = Analysis(lang, doc._.entities, doc._.figures, doc._.relevance)
+                results[i] = Analysis(lang, [Entity(**e) for e in doc._.entities],
+                                      [Figure.from_dict(f) for f in doc._.figures], Judgement(**doc._.relevance))
         return [r for r in results if r is not None]
 
     def _run(self, lang: str, passages: list[Passage]) -> Iterator[spacy.tokens.Doc]:
@@ -94,7 +96,8 @@ class Analyzer:
         docs = []
         for p in passages:
             doc = nlp.make_doc(p.text)
-            doc._.published = p.published
+            doc._.published = p.published.isoformat() if p.published else None
             doc._.place = p.place
             docs.append(doc)
-        yield from nlp.pipe(docs, batch_size=self.batch_size)
+        procs = self.n_process if len(docs) >= 4 * self.batch_size else 1  # forking costs more than small batches
+        yield from nlp.pipe(docs, batch_size=self.batch_size, n_process=procs)
