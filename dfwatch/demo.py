@@ -67,6 +67,11 @@ def run_demo(settings: Settings, query: str = "telegram", echo: Echo = print) ->
         echo(f"\narticles per month for {query!r}:")
         for month, n in store.monthly_counts(Query(query)):
             echo(f"  {month}  {'#' * n} {n}")
+        echo("\nfigure ledger, police_cases_reported (value, period, source):")
+        for fig in store.figures(measure="police_cases_reported", size=8):
+            period = fig.get("period") or {}
+            echo(f"  {fig['value']:>6,}  {period.get('start', '?')}..{period.get('end', '?')}  "
+                 f"[{safe_line(fig['source']['name'])}] \"{safe_line(fig['sentence'])[:90]}\"")
     finally:
         store.close()
     echo(f"\ndone in {time.monotonic() - started:.1f}s; store: "
