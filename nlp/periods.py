@@ -249,7 +249,7 @@ def _ko_from_for(m: re.Match[str], pub: date) -> tuple[date, date]:
     return start, end
 
 
-@rule(KO_RULES, r"(\d{4})년\s*(?:이후|부터)", first=True)
+@rule(KO_RULES, r"(\d{4})년\s*(?:이후|부터)(?![^.]{0,20}까지)", first=True)
 def _ko_since(m: re.Match[str], pub: date) -> tuple[date, date]:
     return date(int(m.group(1)), 1, 1), month_end(pub.year, pub.month)
 
@@ -257,6 +257,73 @@ def _ko_since(m: re.Match[str], pub: date) -> tuple[date, date]:
 @rule(KO_RULES, r"내년", first=True)
 def _ko_next_year(m: re.Match[str], pub: date) -> tuple[date, date]:
     return _year(pub.year + 1)
+
+
+@rule(EN_RULES, rf"\b(?:in |during |over )?the (?:12 months|twelve months|year) (?:to|through|ending(?: in)?) (?:the end of )?({MONTH})(?:\s+({YEAR}))?", first=True)
+def _year_to(m: re.Match[str], pub: date) -> tuple[date, date]:
+    month = _month(m.group(1))
+    year = int(m.group(2)) if m.group(2) else _year_of_month(month, pub)
+    sy, sm = add_months(year, month, -11)
+    return date(sy, sm, 1), month_end(year, month)
+
+
+@rule(EN_RULES, rf"\b(H1|H2|Q1|Q2|Q3|Q4)\s+({YEAR})\b", first=True)
+def _short_half_quarter(m: re.Match[str], pub: date) -> tuple[date, date]:
+    tag, year = m.group(1).upper(), int(m.group(2))
+    if tag.startswith("H"):
+        return _months(year, 1, 6) if tag == "H1" else _months(year, 7, 12)
+    q = int(tag[1])
+    return _months(year, 3 * q - 2, 3 * q)
+
+
+@rule(EN_RULES, rf"\b(?:in |during |over )?the (?:past|last) ({NUM_WORD}) months\b", first=True)
+def _past_months(m: re.Match[str], pub: date) -> tuple[date, date]:
+    sy, sm = add_months(pub.year, pub.month, -_num(m.group(1)))
+    return date(sy, sm, 1), pub
+
+
+@rule(EN_RULES, rf"\b(?:in |during |over )?the first ({NUM_WORD}) months\b(?! of)", first=True)
+def _first_months_bare(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return _months(pub.year, 1, _num(m.group(1)))
+
+
+@rule(KO_RULES, r"(?:올해|올)\s*들어\s*(\d{1,2})월\s*(?:(\d{1,2})일\s*)?까지|올해\s*(\d{1,2})월\s*(?:(\d{1,2})일\s*)?까지", first=True)
+def _ko_this_year_until(m: re.Match[str], pub: date) -> tuple[date, date]:
+    month = int(m.group(1) or m.group(3))
+    day = m.group(2) or m.group(4)
+    return date(pub.year, 1, 1), date(pub.year, month, int(day)) if day else month_end(pub.year, month)
+
+
+@rule(KO_RULES, r"(\d{4})년\s*(?:(\d{1,2})월\s*)?부터\s*(?:(\d{4})년\s*)?(?:(\d{1,2})월\s*)?까지", first=True)
+def _ko_year_range(m: re.Match[str], pub: date) -> tuple[date, date]:
+    y1, m1, y2, m2 = m.groups()
+    end_year = int(y2) if y2 else pub.year
+    start = date(int(y1), int(m1) if m1 else 1, 1)
+    end = month_end(end_year, int(m2)) if m2 else date(end_year, 12, 31)
+    return start, end
+
+
+@rule(KO_RULES, r"지난달", first=True)
+def _ko_last_month(m: re.Match[str], pub: date) -> tuple[date, date]:
+    y, mo = add_months(pub.year, pub.month, -1)
+    return _months(y, mo, mo)
+
+
+@rule(KO_RULES, r"이달|이번\s*달", first=True)
+def _ko_this_month(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return date(pub.year, pub.month, 1), pub
+
+
+@rule(KO_RULES, r"(?:(올해|지난해|작년|(\d{4})년)\s*)?(\d{1,2})월\s*한\s*달\s*(?:동안|간)?", first=True)
+def _ko_one_month(m: re.Match[str], pub: date) -> tuple[date, date]:
+    month = int(m.group(3))
+    year = _ko_year(m.group(1), m.group(2), pub) if m.group(1) else _year_of_month(month, pub)
+    return _months(year, month, month)
+
+
+@rule(KO_RULES, r"(?<![가-힣])(상반기|하반기)", first=False)
+def _ko_half_bare(m: re.Match[str], pub: date) -> tuple[date, date]:
+    return _months(pub.year, 1, 6) if m.group(1) == "상반기" else _months(pub.year, 7, 12)
 
 
 def _ko_year(word: str | None, digits: str | None, pub: date) -> int:
