@@ -4,6 +4,8 @@ Each site is a directory under ``sites/<site-id>/`` whose files mirror URL paths
 is served by its own ``ThreadingHTTPServer`` on an ephemeral port.  Text files may
 contain the placeholder ``{{base}}`` (``{{site:ID}}`` for another site); it is replaced (as bytes, so EUC-KR files work)
 by the site's base URL, e.g. ``http://127.0.0.1:40123``, when the file is served.
+A site's ``_headers.json`` overrides response headers per file; its ``:status`` key sets
+the status code (e.g. ``"429"`` for a rate-limited API).  Query strings are ignored.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,16 +34,18 @@ TEXT_TYPES = {
     ".json": "application/json",
     ".xml": "application/xml",
 }
+TEXTUAL = ("text/", "application/json", "application/feed+json", "application/xml",
+           "application/rss+xml", "application/atom+xml")
 
 
 @dataclass(frozen=True)
 class Site:
     id: str
     name: str
-    type: str  # "news" | "government"
+    type: str  # "news" | "government" | "discovery"
     country: str
     language: str
-    feeds: tuple[str, ...]
+    feeds: tuple[str, ...]  # empty for the stand-in API, which has no feed
 
 
 SITES: tuple[Site, ...] = (
@@ -48,12 +53,15 @@ SITES: tuple[Site, ...] = (
     Site("asia-wire", "Asia Wire Today", "news", "SG", "en", ("/feeds/atom.xml",)),
     Site("police-press", "Korean National Police Agency — Press Room", "government", "KR", "ko",
          ("/press/rss.xml",)),
+    Site("gdelt-api", "GDELT DOC 2.0 API (offline stand-in)", "discovery", "XX", "mul", ()),
 )
 
 
 def content_type(path: Path, body: bytes) -> str:
-    """Content-Type by extension; XML is sniffed so feeds get their specific types."""
+    """Content-Type by extension; XML and JSON are sniffed so feeds get their specific types."""
     ctype = TEXT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    if ctype == "application/json" and b'"https://jsonfeed.org/version/' in body[:1024]:
+        return "application/feed+json"
     if ctype == "application/xml":
         head = body[:1024]
         if b"<rss" in head:
@@ -109,18 +117,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         key = "/" + file.relative_to(self.root).as_posix()
         body = self.record._changed.get((self.site_id, key)) or file.read_bytes()
-        if file.suffix.lower() in TEXT_TYPES:
-            body = self.record._expand(body.replace(PLACEHOLDER, self.base))
         headers = {"Content-Type": content_type(file, body)}
         headers.update(self.overrides.get(key, {}) or self.overrides.get(url_path, {}))
+        status = int(headers.pop(":status", "200"))
+        if headers["Content-Type"].startswith(TEXTUAL):
+            body = self.record._expand(body.replace(PLACEHOLDER, self.base))
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'  # noqa: S324
         modified = formatdate(self.record._mtime.get((self.site_id, key), FIXED_MTIME), usegmt=True)
         headers.update({"ETag": etag, "Last-Modified": modified})
-        if self.headers.get("If-None-Match") == etag or (
-                not self.headers.get("If-None-Match") and self.headers.get("If-Modified-Since") == modified):
+        if status == 200 and (self.headers.get("If-None-Match") == etag or (
+                not self.headers.get("If-None-Match") and self.headers.get("If-Modified-Since") == modified)):
             self._reply(304, b"", {"ETag": etag, "Last-Modified": modified}, with_body=False)
             return
-        self._reply(200, body, headers, with_body)
+        self._reply(status, body, headers, with_body)
 
     def _reply(self, code: int, body: bytes, headers: dict[str, str], with_body: bool) -> None:
         self.send_response(code)
@@ -150,6 +159,7 @@ class FixtureWeb:
         self.host = host
         self.base_urls: dict[str, str] = {}
         self.requests: list[tuple[str, str]] = []
+        self.request_times: list[tuple[float, str, str]] = []  # (time.monotonic(), site, path)
         self.user_agents: set[str] = set()  # every User-Agent header seen
         self._changed: dict[tuple[str, str], bytes] = {}
         self._mtime: dict[tuple[str, str], float] = {}
@@ -168,6 +178,7 @@ class FixtureWeb:
     def _record(self, site: str, path: str, user_agent: str = "") -> None:
         with self._lock:
             self.requests.append((site, path))
+            self.request_times.append((time.monotonic(), site, path))
             self.user_agents.add(user_agent)
 
     def _make_handler(self, site: Site, base: str) -> type[_Handler]:
@@ -211,18 +222,52 @@ class FixtureWeb:
         return self.base_urls[site] + "/" + path.lstrip("/")
 
     def sources(self) -> list[dict]:
-        """One crawl-source dict per site (feed strategy, absolute feed URLs)."""
-        return [{"id": s.id, "name": s.name, "type": s.type, "country": s.country,
-                 "language": s.language, "strategy": "feed",
-                 "urls": [self.url(s.id, f) for f in s.feeds]} for s in SITES]
+        """One crawl-source dict per site with a feed (feed strategy, absolute feed URLs)."""
+        return [self._source(s.id, s.id, "feed", s.feeds) for s in SITES if s.feeds]
+
+    def strategy_sources(self) -> dict[str, dict]:
+        """Crawl-source dicts, by id, for the other strategies and the hostile feeds (see README)."""
+        board = {"rows": "div.board_list tbody tr", "link": "td.subject a", "date": "td.date::text",
+                 "date_format": "%Y.%m.%d", "next_page": "div.paging a.next::attr(href)", "max_pages": 5}
+        archive = {"rows": "xpath://ul[@class='bbs-list']/li", "link": "xpath:.//a[@class='tit']/@href",
+                   "date": "xpath:.//span[@class='reg-date']", "next_page": "xpath://a[@rel='next']"}
+        queries = ["deepfake (sex OR sexual OR porn) sourcecountry:KS", "(딥페이크 OR 허위영상물) sourcelang:korean"]
+        gdelt = {"api": "gdelt-doc", "timespan": "1d", "max_records": 250, "min_interval_seconds": 5,
+                 "queries": queries}
+        sources = [
+            self._source("asia-wire-json", "asia-wire", "feed", ["/feeds/feed.json"]),
+            self._source("asia-wire-sitemaps", "asia-wire", "sitemap", ["/sitemap_index.xml"]),
+            self._source("hanbit-times-sitemap", "hanbit-times", "sitemap", ["/robots.txt"]),
+            self._source("police-press-board", "police-press", "listing", ["/press/board/1.html"], listing=board),
+            self._source("police-press-archive", "police-press", "listing", ["/press/archive/1.html"],
+                         listing=archive),
+            self._source("police-press-duplicates", "police-press", "feed", ["/press/feeds/duplicates.xml"]),
+            self._source("police-press-wrong-dates", "police-press", "feed", ["/press/feeds/wrong-dates.xml"]),
+            self._source("police-press-ill-formed", "police-press", "feed",
+                         ["/press/feeds/ill-formed.xml", "/press/feeds/maintenance.xml"]),
+            self._source("gdelt-doc", "gdelt-api", "discovery", ["/api/v2/doc/doc"], discovery=gdelt),
+            self._source("gdelt-doc-throttled", "gdelt-api", "discovery", ["/throttled/api/v2/doc/doc"],
+                         discovery={**gdelt, "queries": queries[:1]}),
+            self._source("gdelt-doc-broken", "gdelt-api", "discovery", ["/broken/api/v2/doc/doc"],
+                         discovery={**gdelt, "queries": queries[:1]}),
+        ]
+        return {s["id"]: s for s in sources}
+
+    def _source(self, source_id: str, site_id: str, strategy: str, paths: Iterable[str], **extra: object) -> dict:
+        site = next(s for s in SITES if s.id == site_id)
+        name = site.name if source_id == site_id else f"{site.name} ({source_id.removeprefix(site_id + '-')})"
+        return {"id": source_id, "name": name, "type": site.type, "country": site.country,
+                "language": site.language, "strategy": strategy, "urls": [self.url(site_id, p) for p in paths],
+                **extra}
 
 
 def main() -> None:
     """``python -m dfwatch.fixtureweb``: serve until Ctrl-C, printing the base URLs."""
     web = FixtureWeb().start()
     try:
-        for src in web.sources():
-            print(f"{src['id']:<14} {web.base_urls[src['id']]}  feed: {src['urls'][0]}", flush=True)
+        for site in SITES:
+            entry = f"feed: {web.url(site.id, site.feeds[0])}" if site.feeds else site.name
+            print(f"{site.id:<14} {web.base_urls[site.id]}  {entry}", flush=True)
         print("Serving the fixture web; press Ctrl-C to stop.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
