@@ -163,9 +163,11 @@ def demo(
 def _add_groups() -> None:
     from dfwatch.cli_index import index_app
     from dfwatch.cli_sources import sources_app
+    from dfwatch.cli_status import status
 
     app.add_typer(index_app, name="index")
     app.add_typer(sources_app, name="sources")
+    app.command("status")(status)
 
 
 _add_groups()

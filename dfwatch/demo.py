@@ -25,7 +25,8 @@ def demo_settings(settings: Settings, sources_file: Path) -> Settings:
         "sqlite_path": demo_dir / "dfwatch.sqlite3",
         "index_prefix": f"{settings.store.index_prefix}-demo",
     })
-    crawl = settings.crawl.model_copy(update={"download_delay": 0.05})  # our own loopback server
+    # our own server on 127.0.0.1: no need to wait between requests, and loopback must be reachable
+    crawl = settings.crawl.model_copy(update={"download_delay": 0.05, "allow_loopback": True})
     return settings.model_copy(update={"data_dir": demo_dir, "store": store, "crawl": crawl,
                                        "sources_file": sources_file})
 

@@ -44,10 +44,16 @@ class CrawlSettings(_Section):
     user_agent: str
     contact_url: str
     download_delay: float = Field(ge=0)
-    concurrent_per_domain: int = Field(ge=1, le=8)
+    concurrent_per_domain: int = Field(ge=1, le=2)
     download_timeout: float = Field(gt=0)
     max_page_bytes: int = Field(ge=10_000)
     retry_times: int = Field(ge=0, le=10)
+    retry_backoff: float = Field(ge=0, le=600)
+    max_retry_after: float = Field(ge=0, le=3600)
+    max_redirects: int = Field(ge=0, le=20)
+    allow_loopback: bool
+    incremental: bool
+    recheck_days: float = Field(ge=0, le=3650)
 
     @property
     def full_user_agent(self) -> str:
@@ -95,6 +101,11 @@ class Settings(BaseSettings):
     @property
     def sqlite_file(self) -> Path:
         return (self.store.sqlite_path or self.data_path / "dfwatch.sqlite3").expanduser()
+
+    @property
+    def state_file(self) -> Path:
+        """Crawl state: the seen-store of pages and the log of crawl runs."""
+        return self.data_path / "state.sqlite3"
 
     @property
     def sources_path(self) -> Path:

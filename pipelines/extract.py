@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import lxml.html
 import trafilatura
 from scrapy.crawler import Crawler
+from scrapy.utils.asyncio import run_in_thread
 from trafilatura.settings import Document
 
 from crawler.items import RawPage
@@ -108,10 +109,11 @@ class ExtractPipeline:
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         return cls(crawler)
 
-    def process_item(self, item: RawPage) -> Article:
+    async def process_item(self, item: RawPage) -> Article:
         try:
             html = item.body.decode(item.encoding or "utf-8", errors="replace")
-            extracted = extract_html(html, item.final_url)
+            # in a worker thread: a slow page must not stall every download (and time them out)
+            extracted = await run_in_thread(extract_html, html, item.final_url)
         except Exception as exc:  # a hostile page must never crash the crawl  # noqa: BLE001
             raise drop(self.crawler, "malformed", f"{item.final_url}: {exc!r}") from None
         if extracted is None:
