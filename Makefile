@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   install dfwatch and run it on the embedded default store and fixture web
 #   make test   install everything (incl. the Elasticsearch node) and run the whole suite
-.PHONY: demo test setup lint bench-nlp
+.PHONY: demo test setup lint bench-nlp bench-crawl
 
 demo:
 	scripts/setup.sh
@@ -16,3 +16,6 @@ lint:
 
 bench-nlp:
 	.venv/bin/python -m benchmarks.nlp_stage --docs 400
+
+bench-crawl:
+	.venv/bin/python -m benchmarks.crawl_throughput --pages 300

@@ -80,21 +80,25 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def scrapy_settings(settings: Settings, log_level: str = "WARNING") -> ScrapySettings:
+def scrapy_settings(settings: Settings, log_level: str = "WARNING",
+                    overrides: dict[str, Any] | None = None) -> ScrapySettings:
     s = ScrapySettings()
     s.setmodule("crawler.settings", priority="project")
     s.set("DFWATCH", settings, priority="cmdline")
     s.set("LOG_LEVEL", log_level, priority="cmdline")
+    for key, value in (overrides or {}).items():  # benchmarks: raw Scrapy settings, above everything
+        s.set(key, value, priority="cmdline")
     return s
 
 
-def run_crawls(settings: Settings, sources: dict[str, str], log_level: str = "WARNING") -> list[CrawlReport]:
+def run_crawls(settings: Settings, sources: dict[str, str], log_level: str = "WARNING",
+               overrides: dict[str, Any] | None = None) -> list[CrawlReport]:
     """Crawl each {source_id: strategy} once, all in one reactor run; blocks until done.
 
     Each crawl is recorded in the run log (`dfwatch status`) by crawler.extensions.RunRecorder
     as it closes, so that `scrapy crawl` runs are recorded the same way.
     """
-    process = CrawlerProcess(scrapy_settings(settings, log_level))
+    process = CrawlerProcess(scrapy_settings(settings, log_level, overrides))
     crawlers = []
     for source_id, strategy in sources.items():
         crawler = process.create_crawler(strategy)  # the spider named after the strategy
