@@ -64,8 +64,9 @@ def crawl(
 
 
 def print_report(report: dict[str, Any]) -> None:
-    typer.echo(f"{report['source']}: fetched {report['pages_fetched']} pages, "
-               f"indexed {report['indexed']}, spooled {report['spooled']}")
+    typer.echo(f"{report['source']}: fetched {report['pages_fetched']} pages "
+               f"({report['articles_fetched']} articles: {report['new']} new, {report['updated']} updated, "
+               f"{report['unchanged']} unchanged), indexed {report['indexed']}, spooled {report['spooled']}")
     for kind in ("skipped", "dropped"):
         for reason, n in report[kind].items():
             typer.echo(f"  {kind} {n:>3}  {reason}")
