@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterable
@@ -263,14 +264,17 @@ class FixtureWeb:
 
 def main() -> None:
     """``python -m dfwatch.fixtureweb``: serve until Ctrl-C, printing the base URLs."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     web = FixtureWeb().start()
     try:
         for site in SITES:
             entry = f"feed: {web.url(site.id, site.feeds[0])}" if site.feeds else site.name
             print(f"{site.id:<14} {web.base_urls[site.id]}  {entry}", flush=True)
         print("Serving the fixture web; press Ctrl-C to stop.", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        print("\nstopped.")
+        while not stop.wait(0.2):
+            pass
+        print("\nstopped.", flush=True)
     finally:
         web.stop()
