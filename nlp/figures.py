@@ -122,6 +122,8 @@ def _en_qualifier(m: re.Match[str]) -> str | None:
 
 def extract_en(text: str, published: date) -> list[Figure]:
     figures: list[Figure] = []
+    nouns: list[str] = []  # units named by count nouns before the current sentence
+    scanned = 0
     for s_start, s_end in split_sentences(text):
         sentence = text[s_start:s_end]
         found: list[Figure] = []
@@ -144,8 +146,9 @@ def extract_en(text: str, published: date) -> list[Figure]:
             start = s_start + m.start() + len(m.group(0)) - len(m.group(0).lstrip())
             found.append(Figure(value=value, unit=unit, measure="", qualifier=_en_qualifier(m),
                                 text=m.group(0).strip(), start=start, end=s_start + m.end(), sentence=sentence))
-        units = [_noun_unit(w) for w in UNIT_WORD.findall(text[:s_start])] + [f.unit for f in figures]
-        found += _bare_numbers(sentence, s_start, found, units)
+        nouns += [_noun_unit(w) for w in UNIT_WORD.findall(text, scanned, s_start)]  # linear, not per-sentence rescans
+        scanned = s_start
+        found += _bare_numbers(sentence, s_start, found, nouns + [f.unit for f in figures])
         figures += sorted(found, key=lambda f: f.start)
     return figures
 
@@ -316,7 +319,7 @@ def _nearest_period(fig: Figure, figures: list[Figure], periods: list[Period], l
         if p.span[0] >= fig.end:
             cost = p.span[0] - fig.end + (15 if lang == "ko" else 0)  # Korean puts the period first
             between = [f for f in figures if fig.end <= f.start < p.span[0] and takes_period(f.measure, f.unit)]
-            gap = text_between(fig.sentence, fig, p, sent_start)
+            gap = fig.sentence[fig.end - sent_start:p.span[0] - sent_start]
         else:
             cost = fig.start - p.span[1] + (0 if lang == "ko" else 15)  # English: the period usually follows
             between = [f for f in figures if p.span[1] <= f.start < fig.start and takes_period(f.measure, f.unit)]
@@ -350,10 +353,6 @@ def _owner(period: Period, figures: list[Figure], lang: str) -> Figure | None:
         if lang != "ko" and 0 <= period.span[0] - f.end <= 12:
             return f
     return None
-
-
-def text_between(sentence: str, fig: Figure, period: Period, sent_start: int) -> str:
-    return sentence[fig.end - sent_start:period.span[0] - sent_start]
 
 
 def _penalty_qualifiers(figures: list[Figure], lang: str) -> None:
