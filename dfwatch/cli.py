@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,8 +11,6 @@ import typer
 
 from dfwatch.settings import Settings, load_settings
 from dfwatch.sources import load_sources
-from dfwatch.store import Query, StoreError, open_store
-from dfwatch.terminal import safe_line
 from dfwatch.yamlconf import ConfigError
 
 app = typer.Typer(help="Monitor news and government releases about deepfake sexual crimes.",
@@ -73,39 +70,6 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 @app.command()
-def search(
-    ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help='Words, "phrases", OR, -exclude.')],
-    date_from: Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"])] = None,
-    date_to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"])] = None,
-    size: Annotated[int, typer.Option(min=1, max=1000)] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per hit.")] = False,
-) -> None:
-    """Search indexed articles."""
-    settings = settings_from(ctx)
-    q = Query(query, _day(date_from), _day(date_to))
-    store = open_store(settings)
-    try:
-        result = store.search(q, size=size)
-    except StoreError as exc:
-        raise fail(str(exc), 3) from None
-    finally:
-        store.close()
-    if as_json:
-        for hit in result.hits:
-            typer.echo(json.dumps(hit.__dict__, ensure_ascii=False))
-        return
-    typer.echo(f"{result.total} articles match {query!r}")
-    for hit in result.hits:
-        typer.echo(f"- {(hit.published_at or '')[:10]}  {safe_line(hit.title)}  [{safe_line(hit.source_name)}]")
-        typer.echo(f"  {safe_line(hit.url)}")
-
-
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value else None
-
-
-@app.command()
 def extract(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A saved HTML page.")],
     url: Annotated[str | None, typer.Option(help="The page's URL, for relative links and metadata.")] = None,
@@ -162,6 +126,7 @@ def demo(
 
 
 def _add_groups() -> None:
+    from dfwatch import cli_search, cli_serve, cli_stories
     from dfwatch.cli_index import index_app
     from dfwatch.cli_sources import sources_app
     from dfwatch.cli_status import status
@@ -169,6 +134,9 @@ def _add_groups() -> None:
     app.add_typer(index_app, name="index")
     app.add_typer(sources_app, name="sources")
     app.command("status")(status)
+    cli_search.register(app)  # search, timeline, figures, export
+    cli_stories.register(app)  # stories rebuild
+    cli_serve.register(app)  # serve
 
 
 _add_groups()

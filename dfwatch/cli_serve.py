@@ -1,0 +1,9 @@
+"""Placeholder: being written (registers its commands on the main app)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to `app`."""
