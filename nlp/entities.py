@@ -14,6 +14,7 @@ from spacy.tokens import Doc, Span
 
 from dfwatch.records import Entity
 from nlp.gazetteer import Gazetteer, load_gazetteer
+from nlp.kiwi import kiwi
 
 KEEP_LABELS = frozenset({"PERSON", "ORG", "GPE", "LAW"})
 SCORED_LABELS = frozenset({"PERSON", "ORG", "GPE"})  # what evaluation compares
@@ -80,22 +81,12 @@ ORG_SUFFIXES = ("청", "부", "처", "원", "회", "위원회", "경찰서", "�
 GPE_SUFFIXES = ("시", "도", "군", "구", "국")
 
 
-@lru_cache(maxsize=1)
-def _kiwi():
-    from kiwipiepy import Kiwi
-
-    kiwi = Kiwi()
-    for word in ("딥페이크", "허위영상물", "불법합성물", "텔레그램", "방심위", "성착취물"):
-        kiwi.add_user_word(word, "NNG" if word not in ("텔레그램", "방심위") else "NNP")
-    return kiwi
-
-
 def korean_entities(text: str, gazetteer: Gazetteer | None = None) -> list[Entity]:
     gaz = gazetteer or load_gazetteer()
     found = [Entity(text=text[s:e], label=entry.label, norm=entry.name, start=s, end=e)
              for s, e, entry in gaz.find_korean(text)]
     taken = [(e.start, e.end) for e in found]
-    tokens = _kiwi().tokenize(text)
+    tokens = kiwi().tokenize(text)
     for i, tok in enumerate(tokens):
         if tok.tag != "NNP" or len(tok.form) < 2:
             continue
