@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   install dfwatch and run it on the embedded default store and fixture web
 #   make test   install everything (incl. the Elasticsearch node) and run the whole suite
-.PHONY: demo test setup lint bench-nlp bench-crawl
+.PHONY: demo test setup lint bench-nlp bench-crawl bench-search
 
 demo:
 	scripts/setup.sh
@@ -19,3 +19,9 @@ bench-nlp:
 
 bench-crawl:
 	.venv/bin/python -m benchmarks.crawl_throughput --pages 300
+
+# search, timeline and figure-series latency at each size, then Parquet export peak RSS at the largest
+# (sizes: BENCH_DOCS=10000,100000; Elasticsearch: $DFWATCH_BENCH_ES_URL, else a devnode it starts)
+BENCH_DOCS ?= 10000,100000
+bench-search:
+	.venv/bin/python -m benchmarks.search_latency --docs $(BENCH_DOCS) --export

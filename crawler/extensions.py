@@ -17,6 +17,7 @@ from crawler.seen import SeenStore, listed_as, validators
 from dfwatch.records import Article
 from dfwatch.runs import RunLog
 from dfwatch.settings import Settings
+from dfwatch.store.es_index import index_run
 from dfwatch.urls import canonical_url
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ class SeenStoreExtension:
 
 
 class RunRecorder:
-    """Append this crawl's counts to the run log (`dfwatch status` shows the latest per source).
+    """Append this crawl's counts to the run log (`dfwatch status` shows the latest per source),
+    and copy them to the runs index when the store is Elasticsearch.
 
     Recorded here, at spider close, so that crawls started by `scrapy crawl` (the
     scheduler's way) are recorded as well as those of `dfwatch crawl`.
@@ -106,6 +108,7 @@ class RunRecorder:
     def __init__(self, crawler: Crawler, settings: Settings) -> None:
         self.crawler = crawler
         self.path = settings.state_file
+        self.store_settings = settings.store
         crawler.signals.connect(self.spider_closed, signals.spider_closed)
 
     @classmethod
@@ -117,8 +120,10 @@ class RunRecorder:
 
         stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
         report = CrawlReport.from_stats(str(getattr(spider, "source_id", spider.name)), stats)
+        run = report.to_run(finished_at=datetime.now(UTC))
         log = RunLog.open(self.path)
         try:
-            log.record(report.to_run(finished_at=datetime.now(UTC)))
+            log.record(run)
         finally:
             log.close()
+        index_run(self.store_settings, run.as_dict())  # on Elasticsearch: a copy in <prefix>-runs; warns on failure

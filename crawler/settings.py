@@ -48,5 +48,6 @@ ITEM_PIPELINES = {
     "pipelines.relevance.RelevancePipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.enrich.EnrichPipeline": 400,
+    "pipelines.stories.StoriesPipeline": 500,
     "pipelines.index.IndexPipeline": 900,
 }

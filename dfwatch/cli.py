@@ -126,7 +126,7 @@ def demo(
 
 
 def _add_groups() -> None:
-    from dfwatch import cli_search, cli_serve, cli_stories
+    from dfwatch import cli_digest, cli_schedule, cli_search, cli_serve, cli_stories
     from dfwatch.cli_index import index_app
     from dfwatch.cli_sources import sources_app
     from dfwatch.cli_status import status
@@ -137,6 +137,8 @@ def _add_groups() -> None:
     cli_search.register(app)  # search, timeline, figures, export
     cli_stories.register(app)  # stories rebuild
     cli_serve.register(app)  # serve
+    cli_digest.register(app)  # digest preview|send|list
+    cli_schedule.register(app)  # schedule
 
 
 _add_groups()

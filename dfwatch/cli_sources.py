@@ -66,7 +66,7 @@ def live_check(settings: Settings, source: Source, max_pages: int) -> int:
 
     from dfwatch.cli import print_report
     from dfwatch.crawling import run_crawls, scrapy_settings
-    from dfwatch.store import Query
+    from dfwatch.search.model import SearchRequest
     from dfwatch.store.sqlite import SqliteStore
 
     if source.strategy not in SpiderLoader.from_settings(scrapy_settings(settings)).list():
@@ -87,8 +87,7 @@ def live_check(settings: Settings, source: Source, max_pages: int) -> int:
         store = SqliteStore(tmp_settings.sqlite_file)
         try:
             store.setup()
-            hits = store.search(Query(""), size=1000).hits
-            docs = [d for d in (store.get(h.id) for h in hits) if d]
+            docs = list(store.iter_articles(SearchRequest()))
         finally:
             store.close()
     print_report(report.as_dict())

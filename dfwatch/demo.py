@@ -11,11 +11,12 @@ import yaml
 
 from dfwatch.crawling import run_crawls
 from dfwatch.fixtureweb import FixtureWeb
+from dfwatch.search import SearchRequest, SearchService
 from dfwatch.settings import Settings
-from dfwatch.store import Query, open_store
 from dfwatch.terminal import safe_line
 
 Echo = Callable[[str], object]
+MEASURE, PLACE = "police_cases_reported", "South Korea"
 
 
 def demo_settings(settings: Settings, sources_file: Path) -> Settings:
@@ -36,7 +37,7 @@ def reset(settings: Settings) -> None:
         from dfwatch.store.elastic import ElasticsearchStore
 
         es = ElasticsearchStore.from_settings(settings.store)
-        names = list(es.es.indices.get(index=f"{es.alias}-v*"))
+        names = list(es.es.indices.get(index=f"{settings.store.index_prefix}-*"))
         if names:  # wildcard deletes are refused (action.destructive_requires_name)
             es.es.indices.delete(index=",".join(names))
         es.close()
@@ -59,21 +60,36 @@ def run_demo(settings: Settings, query: str = "telegram", echo: Echo = print) ->
         reasons = ", ".join(f"{k}={v}" for k, v in {**d["skipped"], **d["dropped"]}.items())
         echo(f"crawled {d['source']}: {d['pages_fetched']} pages, indexed {d['indexed']}"
              + (f" (skipped/dropped: {reasons})" if reasons else ""))
-    store = open_store(dsettings)
-    try:
-        result = store.search(Query(query), size=5)
-        echo(f"\ntop hits for {query!r} ({result.total} articles, {dsettings.store.backend} store):")
-        for hit in result.hits:
-            echo(f"  {(hit.published_at or '')[:10]}  {safe_line(hit.title)}  [{safe_line(hit.source_name)}]")
-        echo(f"\narticles per month for {query!r}:")
-        for month, n in store.monthly_counts(Query(query)):
-            echo(f"  {month}  {'#' * n} {n}")
-        echo("\nfigure ledger, police_cases_reported (value, period, source):")
-        for fig in store.figures(measure="police_cases_reported", size=8):
-            period = fig.get("period") or {}
-            echo(f"  {fig['value']:>6,}  {period.get('start', '?')}..{period.get('end', '?')}  "
-                 f"[{safe_line(fig['source']['name'])}] \"{safe_line(fig['sentence'])[:90]}\"")
-    finally:
-        store.close()
-    echo(f"\ndone in {time.monotonic() - started:.1f}s; store: "
-         f"{dsettings.store.elasticsearch_url or dsettings.sqlite_file}")
+    with SearchService.open(dsettings) as service:
+        show(service, query, dsettings.store.backend, echo)
+    where = dsettings.store.elasticsearch_url or dsettings.sqlite_file
+    echo(f"\ndone in {time.monotonic() - started:.1f}s; store: {where}")
+    serve_env = (f"DFWATCH_STORE__INDEX_PREFIX={dsettings.store.index_prefix}"
+                 if dsettings.store.backend == "elasticsearch" else f"DFWATCH_STORE__SQLITE_PATH={where}")
+    echo(f"browse it through the JSON API: {serve_env} dfwatch serve  "
+         f"→ http://{settings.web.host}:{settings.web.port}/api/search?q={query} (OpenAPI docs at /docs)")
+
+
+def show(service: SearchService, query: str, backend: str, echo: Echo) -> None:
+    """Top stories, monthly counts and the police-case series for `query` on the demo store."""
+    page = service.search(SearchRequest(query, size=5, collapse=True, facets=False, highlight=False))
+    echo(f"\ntop hits for {query!r}, one per story ({page.total} articles, {backend} store):")
+    for hit in page.hits:
+        size = hit.story_size or 1
+        more = f"  (+{size - 1} more in this story)" if size > 1 else ""
+        echo(f"  {(hit.published_at or '')[:10]}  {safe_line(hit.title)}  [{safe_line(hit.source.name)}]{more}")
+
+    timeline = service.timeline(SearchRequest(query, size=0, facets=False, highlight=False), "month",
+                                top_stories=1, events=0, entities=0)
+    echo(f"\narticles per month for {query!r}:")
+    for bucket in timeline.buckets:
+        echo(f"  {bucket.key[:7]}  {'#' * bucket.count} {bucket.count}")
+
+    series = service.figure_series(MEASURE, PLACE)
+    echo(f"\n{MEASURE} in {PLACE}, with every source:")
+    for point in series.points:
+        flag = "  ← CONFLICT: sources disagree" if point.conflict else ""
+        echo(f"  {point.period_start}..{point.period_end}  {point.value:,.0f} {point.unit}{flag}")
+        for version in point.versions:
+            sources = ", ".join(dict.fromkeys(safe_line(r.source_name) for r in version.reports))
+            echo(f"      {version.value:>8,.0f}  {len(version.reports)} report(s): {sources}")

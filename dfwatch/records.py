@@ -57,6 +57,8 @@ class Article:
     relevance: Relevance | None = None
     entities: list[Entity] = field(default_factory=list)
     figures: list[dict[str, Any]] = field(default_factory=list)  # nlp.figures.Figure.as_dict()
+    story_id: str | None = None  # set by the stories stage (pipelines/stories.py)
+    signature: str | None = None  # its MinHash, base64 (dfwatch.stories.features)
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = asdict(self)

@@ -7,10 +7,11 @@ default values and their help. Nothing is read at import time: call `load_settin
 from __future__ import annotations
 
 import os
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from config import DIR as CONFIG_DIR
@@ -34,6 +35,8 @@ class StoreSettings(_Section):
     sqlite_path: Path | None = None
     bulk_size: int = Field(default=200, ge=1, le=10_000)
     request_timeout: float = Field(default=30, gt=0)
+    number_of_shards: int = Field(default=1, ge=1, le=1024)  # new indices only
+    number_of_replicas: int = Field(default=0, ge=0, le=16)
 
     @property
     def backend(self) -> Literal["elasticsearch", "sqlite"]:
@@ -71,6 +74,78 @@ class RelevanceSettings(_Section):
     threshold: float = 2.5
 
 
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    api_key: SecretStr | None = None  # environment only
+    max_exports: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("api_key")
+    @classmethod
+    def _usable_key(cls, key: SecretStr | None) -> SecretStr | None:
+        """Clients send the key in a header: visible ASCII, and long enough not to be guessed."""
+        value = key.get_secret_value() if key else ""
+        if not value:
+            return None
+        if len(value) < 16 or not all(33 <= ord(c) < 127 for c in value):
+            raise ValueError("an API key is at least 16 visible ASCII characters (no spaces)")
+        return key
+
+
+class DigestSettings(_Section):
+    subscriptions_file: Path | None = None  # None = the bundled config/subscriptions.yaml
+    from_address: str = Field(default="dfwatch <dfwatch@localhost>", min_length=3)
+    reply_to: str | None = None
+    unsubscribe_mailto: str | None = None  # None = the From address
+    unsubscribe_url: str | None = Field(default=None, pattern=r"^https://\S+$")  # {subscription} is filled in
+    max_stories: int = Field(default=25, ge=1, le=200)  # stories shown in full; the rest are listed by title
+    chart_bars: int = Field(default=30, ge=7, le=120)  # days (daily digests) or weeks (weekly)
+
+    @field_validator("from_address", "reply_to", "unsubscribe_mailto")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in parseaddr(value)[1]:
+            raise ValueError("write an email address, e.g. 'dfwatch <digest@example.org>'")
+        return value
+
+
+class SmtpSettings(_Section):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None  # environment only
+    ca_file: Path | None = None  # also trust this CA bundle (a private relay)
+    timeout: float = Field(default=30, gt=0, le=600)
+    retries: int = Field(default=3, ge=0, le=10)
+    retry_backoff: float = Field(default=5.0, ge=0, le=600)
+
+
+class ScheduleSettings(_Section):
+    """`dfwatch schedule`: the long-running service (docs/scheduler.md)."""
+
+    jobstore_url: str | None = None  # None = sqlite:///<data_dir>/schedule.sqlite3
+    jobstore_password: SecretStr | None = None  # environment only
+    workers: int = Field(default=4, ge=1, le=64)  # jobs running at once
+    misfire_grace_time: int = Field(default=600, ge=1, le=86_400)  # seconds
+    crawl_timeout: float = Field(default=3600, gt=0, le=86_400)  # seconds
+    kill_grace: float = Field(default=15, ge=0, le=600)  # seconds between SIGTERM and SIGKILL
+    stop_grace: float = Field(default=60, ge=0, le=3600)  # seconds running jobs get at shutdown
+    housekeeping_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)  # 0 = no housekeeping job
+    digest_retry_minutes: int = Field(default=15, ge=0, le=24 * 60)  # 0 = wait for the next send time
+    keep_days: int = Field(default=90, ge=1, le=3650)  # job outcomes kept this long
+    clock_speed: int = Field(default=1, ge=1, le=100_000)  # tests and demos: schedule time runs this much faster
+
+    @field_validator("jobstore_url")
+    @classmethod
+    def _no_password_in_url(cls, url: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if url and "://" in url and urlsplit(url).password:
+            raise ValueError("put the password in DFWATCH_SCHEDULE__JOBSTORE_PASSWORD, not in the URL")
+        return url
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -82,6 +157,10 @@ class Settings(BaseSettings):
     crawl: CrawlSettings
     nlp: NlpSettings
     relevance: RelevanceSettings
+    web: WebSettings = WebSettings()
+    digest: DigestSettings = DigestSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -106,6 +185,10 @@ class Settings(BaseSettings):
     def state_file(self) -> Path:
         """Crawl state: the seen-store of pages and the log of crawl runs."""
         return self.data_path / "state.sqlite3"
+
+    @property
+    def subscriptions_path(self) -> Path:
+        return (self.digest.subscriptions_file or CONFIG_DIR / "subscriptions.yaml").expanduser()
 
     @property
     def sources_path(self) -> Path:

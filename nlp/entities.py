@@ -8,7 +8,6 @@ Korean: gazetteer aliases, then kiwipiepy proper nouns typed by the words around
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from spacy.tokens import Doc, Span
 

@@ -7,10 +7,11 @@ have passed; the batch then runs in a worker thread so fetching goes on meanwhil
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 from scrapy.crawler import Crawler
 
-from dfwatch.records import Article
+from dfwatch.records import Article, Entity
 from nlp.pipeline import Analyzer, Passage
 
 
@@ -57,8 +58,12 @@ class EnrichPipeline:
             for _, future in batch:
                 future.set_exception(exc)
             return
-        for (article, _), result in zip(batch, results, strict=True):
+        for (article, _), passage, result in zip(batch, passages, results, strict=True):
             article.entities = result.entities
+            place = _figure_place(passage.place, result.entities)
+            for fig in result.figures:
+                if fig.place == passage.place:  # the default, not a place the figure named
+                    fig.place = place
             article.figures = [f.as_dict() for f in result.figures]
         stats.inc_value("dfwatch/nlp/batches")
         stats.inc_value("dfwatch/nlp/articles", len(batch))
@@ -69,6 +74,20 @@ class EnrichPipeline:
 
 COUNTRIES = {"KR": "South Korea", "US": "United States", "GB": "United Kingdom", "AU": "Australia",
              "JP": "Japan", "SG": "Singapore", "FR": "France", "ES": "Spain"}
+
+
+COUNTRY_NAMES = frozenset(COUNTRIES.values())
+
+
+def _figure_place(home: str | None, entities: list[Entity]) -> str | None:
+    """Where an article's figures apply: the country it names most (a Singapore wire quoting
+    Korean police data reports Korean figures); its source's country on a tie or when none is named."""
+    named = Counter(e.norm for e in entities if e.label == "GPE" and e.norm in COUNTRY_NAMES)
+    if not named:
+        return home
+    top = max(named.values())
+    leaders = [country for country, n in named.most_common() if n == top]
+    return home if home in leaders else leaders[0]
 
 
 def _country_name(code: str) -> str | None:

@@ -53,7 +53,9 @@ def es_prefix(request: pytest.FixtureRequest, es_url: str) -> Iterator[str]:
     names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
     if names:  # wildcard deletes are refused (action.destructive_requires_name)
         es.indices.delete(index=",".join(names))
-    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-articles")
+    templates = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*")
+    for template in templates.get("index_templates", []):
+        es.indices.delete_index_template(name=template["name"])
     es.close()
 
 
@@ -107,3 +109,47 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
         reporter.write_line("FAILED: tests were skipped; every test must run", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def fixture_corpus(es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, str]]]:
+    """The fixture web crawled once per session into SQLite and into Elasticsearch.
+
+    Returns {"sqlite": env, "elasticsearch": env}: environments for `run_dfwatch` that read
+    each store (own data dir, no user config). Read-only: tests must not write to them.
+    """
+    import yaml
+    from elasticsearch import Elasticsearch
+
+    from dfwatch.fixtureweb import FixtureWeb
+
+    root = tmp_path_factory.mktemp("fixture_corpus")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DFWATCH_")}
+    base.update(PWD=str(ROOT), DFWATCH_CRAWL__ALLOW_LOOPBACK="true", DFWATCH_CRAWL__DOWNLOAD_DELAY="0")
+    prefix = f"corpus{os.getpid()}{time.monotonic_ns() % 10**6}"
+    envs = {"sqlite": {**base, "DFWATCH_DATA_DIR": str(root / "sqlite")},
+            "elasticsearch": {**base, "DFWATCH_DATA_DIR": str(root / "elasticsearch"),
+                              "DFWATCH_STORE__ELASTICSEARCH_URL": es_url, "DFWATCH_STORE__INDEX_PREFIX": prefix}}
+    try:
+        with FixtureWeb() as web:
+            sources = root / "sources.yaml"
+            sources.write_text(yaml.safe_dump({"sources": web.sources()}, allow_unicode=True))
+            args = [a for s in web.sources() for a in ("--source", s["id"])]
+            procs = {}
+            for name, env in envs.items():  # both crawls at once: the fixture web serves them in parallel
+                env["DFWATCH_SOURCES_FILE"] = str(sources)
+                procs[name] = subprocess.Popen([sys.executable, "-m", "dfwatch", "crawl", *args], env=env, cwd=ROOT,
+                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for name, proc in procs.items():
+                out, err = proc.communicate(timeout=600)
+                assert proc.returncode == 0, f"{name} crawl failed:\n{out}\n{err[-3000:]}"
+        yield envs
+    finally:
+        es = Elasticsearch(es_url)
+        names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
+        if names:
+            es.indices.delete(index=",".join(names))
+        for template in es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*").get(
+                "index_templates", []):
+            es.indices.delete_index_template(name=template["name"])
+        es.close()

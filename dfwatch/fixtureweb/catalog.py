@@ -75,6 +75,16 @@ ARTICLES: tuple[FixtureArticle, ...] = (
 )
 
 
+# PLANTED: the Durov article misprints the police count for January-July 2024 as 279 (the
+# other reports, including the police release, say 297), so the figure series for
+# police_cases_reported in South Korea has a conflict to flag. Nothing else here is invented.
+PLANTED_CONFLICT = {
+    "site": "hanbit-times", "path": "/news/2024/08/26/telegram-founder-durov-arrested-in-france.html",
+    "measure": "police_cases_reported", "place": "South Korea", "period": ("2024-01-01", "2024-07-31"),
+    "value": 279, "reported_elsewhere": 297,
+}
+
+
 def articles(site: str | None = None, kind: str | None = None) -> list[FixtureArticle]:
     """Articles filtered by site id and/or kind."""
     return [a for a in ARTICLES

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dfwatch.settings import Settings
-from dfwatch.store.base import Hit, Query, SearchResult, Store, StoreError
+from dfwatch.store.base import Store, StoreError
 
-__all__ = ["Hit", "Query", "SearchResult", "Store", "StoreError", "open_store"]
+__all__ = ["Store", "StoreError", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:

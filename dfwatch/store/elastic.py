@@ -1,138 +1,218 @@
-"""Elasticsearch store: versioned index template, reads and writes through an alias."""
+"""Elasticsearch store: writes through the write aliases, reads through the read aliases.
+
+Request bodies are built and responses parsed in `es_query` (pure, unit-tested); this class
+only talks to the node, and turns every client error into a StoreError that says what failed.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
-from config import DIR as CONFIG_DIR
-from dfwatch.query import parse, to_simple_query_string
 from dfwatch.records import figure_docs
+from dfwatch.search.highlight import clean
+from dfwatch.search.model import Bucket, EntityTrend, FigureQuery, SearchPage, SearchRequest, Story
 from dfwatch.settings import StoreSettings
-from dfwatch.store.base import Query, SearchResult, StoreError, hit_from_doc
+from dfwatch.store import es_query as Q
+from dfwatch.store.base import StoreError
+from dfwatch.store.es_index import IndexManager, es_client, read_alias, write_alias
+from dfwatch.store.prepare import prepare
 
-MAPPING_VERSION = 1
-SEARCH_FIELDS = ["title^3", "lead^2", "text"]
+BATCH = 1_000  # documents per page of a point-in-time walk, per terms lookup and per bulk chunk
+PIT_KEEP_ALIVE = "2m"
 
 
-def load_template(kind: str = "articles", version: int = MAPPING_VERSION) -> dict[str, Any]:
-    body = json.loads((CONFIG_DIR / "elasticsearch" / f"{kind}.v{version}.json").read_text())
-    body.pop("_comment", None)
-    return body
+@contextmanager
+def _errors(what: str) -> Iterator[None]:
+    """Client errors as StoreError, with the node's own reason when it gave one."""
+    try:
+        yield
+    except ApiError as exc:
+        reason, kind = exc.message, ""
+        if isinstance(exc.body, dict) and isinstance(exc.body.get("error"), dict):
+            cause = (exc.body["error"].get("root_cause") or [exc.body["error"]])[0]
+            reason, kind = cause.get("reason") or reason, cause.get("type", "")
+        hint = " (run `dfwatch index setup`)" if kind == "index_not_found_exception" else ""
+        raise StoreError(f"Elasticsearch {what} failed: {exc.meta.status} {reason}{hint}") from exc
+    except TransportError as exc:
+        raise StoreError(f"Elasticsearch {what} failed: {exc.message}") from exc
+
+
+def _sources(walk: Generator[dict[str, Any], None, None]) -> Iterator[dict[str, Any]]:
+    """The documents of a walk's hits; closing this closes the walk (and its point in time)."""
+    try:
+        for hit in walk:
+            yield hit["_source"]
+    finally:
+        walk.close()
 
 
 class ElasticsearchStore:
-    def __init__(self, client: Elasticsearch, prefix: str = "dfwatch") -> None:
+    def __init__(self, client: Elasticsearch, prefix: str = "dfwatch", shards: int = 1, replicas: int = 0) -> None:
         self.es = client
         self.prefix = prefix
-        self.alias = f"{prefix}-articles"
-        self.figures_alias = f"{prefix}-figures"
+        self.shards, self.replicas = shards, replicas
+        self.articles_alias, self.figures_alias = read_alias(prefix, "articles"), read_alias(prefix, "figures")
+        self.articles_write, self.figures_write = write_alias(prefix, "articles"), write_alias(prefix, "figures")
 
     @classmethod
     def from_settings(cls, cfg: StoreSettings) -> ElasticsearchStore:
-        auth: dict[str, Any] = {}
-        if cfg.elasticsearch_api_key:
-            auth["api_key"] = cfg.elasticsearch_api_key.get_secret_value()
-        elif cfg.elasticsearch_username and cfg.elasticsearch_password:
-            auth["basic_auth"] = (cfg.elasticsearch_username,
-                                  cfg.elasticsearch_password.get_secret_value())
-        client = Elasticsearch(cfg.elasticsearch_url, request_timeout=cfg.request_timeout,
-                               retry_on_timeout=True, max_retries=2, **auth)
-        return cls(client, cfg.index_prefix)
-
-    @property
-    def index_name(self) -> str:
-        return f"{self.alias}-v{MAPPING_VERSION}"
+        return cls(es_client(cfg), cfg.index_prefix, cfg.number_of_shards, cfg.number_of_replicas)
 
     def setup(self) -> None:
-        """Put each index template, then create the first index behind each alias if none is."""
-        try:
-            for kind, alias in (("articles", self.alias), ("figures", self.figures_alias)):
-                self.es.indices.put_index_template(
-                    name=alias, index_patterns=[f"{alias}-v*"], priority=100,
-                    template=load_template(kind)["template"],
-                    meta={"managed_by": "dfwatch", "mapping_version": MAPPING_VERSION},
-                )
-                if not self.es.indices.exists_alias(name=alias):
-                    index = f"{alias}-v{MAPPING_VERSION}"
-                    self.es.options(ignore_status=400).indices.create(index=index)
-                    self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
-        except (ApiError, TransportError) as exc:
-            raise StoreError(f"Elasticsearch setup failed: {exc}") from exc
+        """Templates, indices and aliases (dfwatch.store.es_index); idempotent."""
+        IndexManager(self.es, self.prefix, self.shards, self.replicas).setup()
 
+    # ------------------------------------------------------------ writes
     def upsert(self, docs: Iterable[dict[str, Any]]) -> int:
-        """Index articles and replace their figure records (ids from the natural keys)."""
-        batch = list(docs)
-        figures = [f for doc in batch for f in figure_docs(doc)]
-        try:
-            stale = self._stale_figures(batch, {f["id"] for f in figures})
-            actions = [{"_op_type": "index", "_index": self.alias, "_id": d["id"], "_source": d} for d in batch]
-            actions += [{"_op_type": "index", "_index": self.figures_alias, "_id": f["id"], "_source": f}
+        """Index articles (as `prepare` derives them) and replace their figure records."""
+        batch = [prepare({**d, **{k: clean(d[k]) for k in ("title", "lead", "text") if isinstance(d.get(k), str)}})
+                 for d in docs]
+        if not batch:
+            return 0
+        figures = [{**f, "story_id": d["story_id"]} for d in batch for f in figure_docs(d)]
+        keep = {f["id"] for f in figures}
+        with _errors(f"write to {self.articles_write}"):
+            stored = self._figure_ids([d["id"] for d in batch])
+            stale = [fid for fids in stored.values() for fid in fids if fid not in keep]
+            actions = [{"_op_type": "index", "_index": self.articles_write, "_id": d["id"], "_source": d}
+                       for d in batch]
+            actions += [{"_op_type": "index", "_index": self.figures_write, "_id": f["id"], "_source": f}
                         for f in figures]
-            actions += [{"_op_type": "delete", "_index": self.figures_alias, "_id": fid} for fid in stale]
-            ok, errors = helpers.bulk(self.es, actions, raise_on_error=False, chunk_size=500)
-        except (ApiError, TransportError) as exc:
-            raise StoreError(f"bulk write to {self.alias} failed: {exc}") from exc
-        if isinstance(errors, list) and errors:
-            raise StoreError(f"{len(errors)} documents rejected by {self.alias}: {errors[:3]}")
+            actions += [{"_op_type": "delete", "_index": self.figures_write, "_id": fid} for fid in stale]
+            self._bulk(actions, missing_ok=True)  # a stale figure may be gone already
         return len(batch)
 
-    def _stale_figures(self, docs: list[dict[str, Any]], keep: set[str]) -> list[str]:
-        """Figure ids of these articles that the new versions no longer contain."""
-        if not docs:
-            return []
-        resp = self.es.search(index=self.figures_alias, size=10_000, source=False,
-                              query={"terms": {"article_id": [d["id"] for d in docs]}})
-        return [h["_id"] for h in resp["hits"]["hits"] if h["_id"] not in keep]
+    def set_stories(self, assignments: dict[str, str]) -> int:
+        """Partial updates of `story_id` on articles, then on their figure records (no scripts needed)."""
+        changed = 0
+        ids = list(assignments)
+        with _errors(f"story update of {self.articles_write}"):
+            for i in range(0, len(ids), BATCH):
+                chunk = ids[i:i + BATCH]
+                results = self._bulk([{"_op_type": "update", "_index": self.articles_write, "_id": a,
+                                       "doc": {"story_id": assignments[a]}} for a in chunk], missing_ok=True)
+                changed += sum(1 for r in results if r == "updated")
+                self._bulk([{"_op_type": "update", "_index": self.figures_write, "_id": fid,
+                             "doc": {"story_id": assignments[a]}}
+                            for a, fids in self._figure_ids(chunk).items() for fid in fids], missing_ok=True)
+        return changed
 
-    def figures(self, measure: str | None = None, article_id: str | None = None,
-                size: int = 100) -> list[dict[str, Any]]:
-        filters = [{"term": {k: v}} for k, v in (("measure", measure), ("article_id", article_id)) if v]
-        resp = self.es.search(index=self.figures_alias, size=size, query={"bool": {"filter": filters}},
-                              sort=[{"published_at": {"order": "asc", "missing": "_last"}}, {"start": "asc"}])
-        return [h["_source"] for h in resp["hits"]["hits"]]
+    def _bulk(self, actions: list[dict[str, Any]], missing_ok: bool = False) -> list[str]:
+        """Run bulk actions through existing aliases only (never auto-creating an index); the result
+        of each ("created", "updated", "noop", ...); failures raise, except missing documents if `missing_ok`."""
+        results, errors = [], []
+        for ok, item in helpers.streaming_bulk(self.es, actions, chunk_size=500, raise_on_error=False,
+                                               raise_on_exception=True, require_alias=True):
+            info = next(iter(item.values()))
+            if ok or (missing_ok and info.get("status") == 404 and "index_not_found" not in str(info)):
+                results.append(info.get("result", ""))
+            else:
+                errors.append(info)
+        if errors:
+            error = errors[0].get("error") or {}
+            hint = " (run `dfwatch index setup`)" if error.get("type") == "index_not_found_exception" else ""
+            raise StoreError(f"Elasticsearch rejected {len(errors)} bulk actions, the first on "
+                             f"{errors[0].get('_index')}: {error.get('type')}: {error.get('reason')}{hint}")
+        return results
 
+    def _figure_ids(self, article_ids: list[str]) -> dict[str, list[str]]:
+        """The figure record ids of stored articles, from their documents (a realtime get, so
+        writes not yet refreshed count too); ids derive from article id and span (records.figure_docs)."""
+        out: dict[str, list[str]] = {}
+        for i in range(0, len(article_ids), BATCH):
+            resp = self.es.mget(index=self.articles_write, ids=article_ids[i:i + BATCH],
+                                source_includes=["figures.start", "figures.end"])
+            for d in resp["docs"]:
+                if d.get("found"):
+                    article = {"id": d["_id"], "url": "", "source": {}, **d["_source"]}
+                    out[d["_id"]] = [f["id"] for f in figure_docs(article)]
+        return out
+
+    # ------------------------------------------------------------ reads
     def get(self, doc_id: str) -> dict[str, Any] | None:
-        resp = self.es.options(ignore_status=404).get(index=self.alias, id=doc_id)
+        with _errors(f"get from {self.articles_alias}"):
+            resp = self.es.options(ignore_status=404).get(index=self.articles_alias, id=doc_id)
+        if not resp.get("found") and resp.get("error"):  # the index, not the document, is missing
+            raise StoreError(f"Elasticsearch get from {self.articles_alias} failed: {resp['error'].get('reason')} "
+                             "(run `dfwatch index setup`)")
         return resp.get("_source") if resp.get("found") else None
 
     def count(self) -> int:
-        return int(self.es.count(index=self.alias)["count"])
+        with _errors(f"count of {self.articles_alias}"):
+            return int(self.es.count(index=self.articles_alias)["count"])
 
-    def _query(self, query: Query) -> dict[str, Any]:
-        must: list[dict[str, Any]] = []
-        parsed = parse(query.text)
-        if parsed:
-            must.append({"simple_query_string": {
-                "query": to_simple_query_string(parsed), "fields": SEARCH_FIELDS,
-                "default_operator": "and", "flags": "OR|NOT|PHRASE|PRECEDENCE|WHITESPACE",
-            }})
-        elif query.text.strip():  # only punctuation: matches nothing, as in SQLite
-            must.append({"match_none": {}})
-        date_range = {k: v.isoformat() for k, v in (("gte", query.date_from), ("lte", query.date_to)) if v}
-        filters = [{"range": {"published_at": date_range}}] if date_range else []
-        return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+    def _search(self, body: dict[str, Any], index: str | None = None) -> dict[str, Any]:
+        with _errors(f"search of {index or self.articles_alias}"):
+            return dict(self.es.search(index=index or self.articles_alias, body=body))
 
-    def search(self, query: Query, size: int = 10) -> SearchResult:
-        sort = None if query.text.strip() else [{"published_at": {"order": "desc", "missing": "_last"}}]
-        resp = self.es.search(index=self.alias, query=self._query(query), size=size, sort=sort,
-                              track_total_hits=True)
-        hits = [hit_from_doc(h["_source"], float(h["_score"] or 0)) for h in resp["hits"]["hits"]]
-        return SearchResult(int(resp["hits"]["total"]["value"]), hits)
+    def search(self, req: SearchRequest) -> SearchPage:
+        return Q.search_page(self._search(Q.search_body(req)), req)
 
-    def monthly_counts(self, query: Query) -> list[tuple[str, int]]:
-        resp = self.es.search(
-            index=self.alias, query=self._query(query), size=0,
-            aggs={"months": {"date_histogram": {"field": "published_at", "calendar_interval": "month",
-                                                 "format": "yyyy-MM", "min_doc_count": 1}}},
-        )
-        return [(b["key_as_string"], int(b["doc_count"])) for b in resp["aggregations"]["months"]["buckets"]]
+    def histogram(self, req: SearchRequest, interval: str, top_stories: int = 3) -> list[Bucket]:
+        return Q.buckets(self._search(Q.histogram_body(req, interval, top_stories)))
+
+    def date_span(self, req: SearchRequest) -> tuple[str | None, str | None]:
+        return Q.date_span(self._search(Q.date_span_body(req)))
+
+    def stories(self, req: SearchRequest, size: int = 20, order: str = "first_seen") -> list[Story]:
+        return Q.stories(self._search(Q.stories_body(req, size, order)), size)
+
+    def entity_trends(self, req: SearchRequest, interval: str, size: int = 10) -> list[EntityTrend]:
+        return Q.entity_trends(self._search(Q.entity_trends_body(req, interval, size)), size)
+
+    def figures(self, fq: FigureQuery) -> tuple[list[dict[str, Any]], str | None]:
+        body = Q.figures_body(fq, self._figure_query(fq))
+        return Q.figures_page(self._search(body, self.figures_alias), fq.size)
+
+    def iter_articles(self, req: SearchRequest) -> Iterator[dict[str, Any]]:
+        query, sort = Q.article_query(req), Q.article_sort(by_date=True)
+        return _sources(self._walk(self.articles_alias, query, sort, {"excludes": Q.EXPORT_EXCLUDES}))
+
+    def iter_figures(self, fq: FigureQuery) -> Iterator[dict[str, Any]]:
+        return _sources(self._walk(self.figures_alias, self._figure_query(fq), Q.FIGURE_SORT, True))
+
+    def _figure_query(self, fq: FigureQuery) -> dict[str, Any]:
+        """Figure records answer most queries alone; words and article-only filters first find the
+        matching articles that have figures, whose ids (a list in memory) then select the records."""
+        scope = Q.figure_scope(fq)
+        if scope is None:
+            return Q.figure_query(fq)
+        walk = self._walk(self.articles_alias, Q.figure_articles_query(scope, fq), ["_shard_doc"], False)
+        return Q.figure_query(fq, [h["_id"] for h in walk])
+
+    def _walk(self, index: str, query: dict[str, Any], sort: list[Any],
+              source: Any) -> Generator[dict[str, Any], None, None]:
+        """Every matching hit in `sort` order: point-in-time + search_after, one batch in memory.
+
+        The point in time is closed when the walk ends, fails, or its consumer stops early."""
+        with _errors(f"export from {index}"):
+            pit = self.es.open_point_in_time(index=index, keep_alive=PIT_KEEP_ALIVE)["id"]
+        try:
+            after: list[Any] | None = None
+            while True:
+                body: dict[str, Any] = {"query": query, "sort": sort, "size": BATCH, "track_total_hits": False,
+                                        "pit": {"id": pit, "keep_alive": PIT_KEEP_ALIVE}, "_source": source}
+                if after is not None:
+                    body["search_after"] = after
+                with _errors(f"export from {index}"):
+                    resp = self.es.search(body=body)
+                pit = resp.get("pit_id", pit)
+                hits = resp["hits"]["hits"]
+                yield from hits
+                if len(hits) < BATCH:
+                    return
+                after = hits[-1]["sort"]
+        finally:
+            with _errors(f"closing a point in time on {index}"):
+                self.es.options(ignore_status=404).close_point_in_time(id=pit)
 
     def refresh(self) -> None:
-        self.es.indices.refresh(index=f"{self.alias},{self.figures_alias}")
+        with _errors("refresh"):
+            self.es.indices.refresh(index=f"{self.articles_alias},{self.figures_alias}")
 
     def close(self) -> None:
         self.es.close()
