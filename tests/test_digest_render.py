@@ -218,7 +218,10 @@ def test_screenshot_in_headless_chromium(env: dict[str, str], tmp_path: Path) ->
     assert dialogs == []  # no script in the crawled title ran
     assert natural == WIDTH * SCALE  # the inline chart decoded
     assert Image.open(shot).size[0] == 680
-    print(f"digest screenshot: {shot}")
+    kept = Path(__file__).parent / "artifacts" / "digest.png"  # gitignored; the issue note cites it
+    kept.parent.mkdir(exist_ok=True)
+    kept.write_bytes(shot.read_bytes())
+    print(f"digest screenshot: {kept}")
 
 
 def test_stories_beyond_max_stories_are_listed_by_title(env: dict[str, str], tmp_path: Path) -> None:
