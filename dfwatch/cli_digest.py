@@ -18,6 +18,7 @@ import typer
 from dfwatch.cli import fail, settings_from
 from dfwatch.settings import Settings
 from dfwatch.store.base import StoreError
+from dfwatch.terminal import safe_line
 from dfwatch.yamlconf import ConfigError
 
 digest_app = typer.Typer(help="Digest emails: what is new for each subscription.", no_args_is_help=True)
@@ -64,7 +65,7 @@ def preview(
         if path is not None:
             path.write_text(body, encoding="utf-8")
     if html is None and text is None:
-        typer.echo(rendered.text)
+        typer.echo("\n".join(map(safe_line, rendered.text.splitlines())))  # crawled text: no control chars
     counts = digest.counts()
     typer.echo(f"{rendered.subject}\n  {counts['articles']} new articles in {counts['stories']} new stories and "
                f"{counts['updates']} updates; {counts['new_figures']} new and {counts['changed_figures']} changed "
