@@ -47,3 +47,46 @@ def doc(id: str, source: str, published: str | None, title: str, text: str, *, l
     if story_id:
         out["story_id"] = story_id
     return out
+
+
+# the contract suite's corpus: English and Korean, five sources, one shared story, figures, a hostile title
+CORPUS = [
+    doc("d01", "hanbit-times", "2024-08-28T09:00:00+09:00", "Police count 297 deepfake cases",
+        "Police said 297 deepfake sex crime cases were reported in the first seven months. "
+        "Telegram rooms had 220,000 members.",
+        entities=(ent("Telegram", "Telegram"), ent("police", KNPA)), topics=("policing", "platforms"),
+        figures=(fig(297, 12), fig(220000, 100, "channel_members", "members", period=None)), story_id="story-297"),
+    doc("d02", "asia-wire", "2024-08-29T03:00:00+00:00", "Korea reports 297 deepfake crimes this year",
+        "South Korean police logged 297 deepfake sex crime cases between January and July, up from 180 in 2023.",
+        entities=(ent("police", KNPA), ent("South Korea", "South Korea", "GPE")), topics=("policing",),
+        figures=(fig(297, 30), fig(180, 90, period=("2023-01-01", "2023-12-31"))), story_id="story-297"),
+    doc("d03", "asia-wire", "2024-08-26T10:00:00+00:00", "Telegram founder arrested",
+        "Pavel Durov, who founded Telegram, was arrested in France.",
+        entities=(ent("Pavel Durov", "Pavel Durov", "PERSON"), ent("Telegram", "Telegram"),
+                  ent("France", "France", "GPE")), topics=("platforms",)),
+    doc("d04", "hanbit-times", "2024-09-26T15:00:00+09:00", "Assembly passes possession ban",
+        "Lawmakers voted to punish possession of deepfake sexual material. Telegram removed videos. "
+        "Possession can bring up to three years in prison.",
+        entities=(ent("National Assembly", "National Assembly"), ent("Telegram", "Telegram")),
+        topics=("law", "platforms"), figures=(fig(3, 120, "max_prison_years", "years", period=None),)),
+    # 00:30 on 1 September in Seoul is still 31 August in UTC: both stores filter and bucket in UTC
+    doc("d05", "hanbit-times", "2024-09-01T00:30:00+09:00", "Late-night update",
+        "Telegram said it would cooperate with regulators on deepfake content.",
+        entities=(ent("telegram", "Telegram"),), topics=("platforms",)),
+    doc("d06", "police-press", "2024-08-28T14:00:00+09:00", "딥페이크를 이용한 성범죄 집중 단속",
+        "경찰청은 딥페이크 성범죄가 올해 297건 접수됐다고 밝혔다.", lang="ko",
+        entities=(ent("경찰청", KNPA), ent("경찰", KNPA)), topics=("policing",),
+        figures=(fig(297, 20),)),
+    doc("d07", "ofcom", "2024-03-15T12:00:00+00:00", "Regulator consults on deepfake guidance",
+        "Ofcom proposed that platforms detect deepfake abuse material before the general election, "
+        "and fines can reach 18 million pounds.",
+        entities=(ent("Ofcom", "Ofcom"),), topics=("law", "platforms"),
+        figures=(fig(18_000_000, 60, "max_fine", "GBP", period=None, place="United Kingdom"),)),
+    doc("d08", "hanbit-times", "2024-01-29T12:00:00+09:00", "Election commission bans deepfakes",
+        "The election commission banned deepfake campaign videos.",
+        entities=(ent("National Election Commission", "National Election Commission"),)),
+    doc("d09", "asia-wire", "2024-09-10T08:00:00+00:00", "<script>alert(1)</script> deepfake warning",
+        "A deepfake warning & advice <b>page</b>."),
+    doc("d10", "helpline", None, "Helpline guide for deepfake victims",
+        "Victims of deepfake abuse can call the helpline."),
+]
