@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
-from dfwatch.yamlconf import ConfigError, describe_errors, load_yaml
+from dfwatch.yamlconf import ConfigError, check_timezone, describe_errors, load_yaml
 
 SourceType = Literal["news", "government", "regulator", "ngo", "court", "discovery"]
 Strategy = Literal["feed", "sitemap", "listing", "discovery"]
@@ -51,14 +50,7 @@ class Schedule(_Strict):
             raise ValueError(f"not a valid cron expression: {exc}") from None
         return cron
 
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("unknown time zone; use an IANA name such as Asia/Seoul") from None
-        return name
+    _valid_timezone = field_validator("timezone")(check_timezone)
 
     @model_validator(mode="after")
     def _one_of(self) -> Schedule:

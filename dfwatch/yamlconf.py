@@ -103,3 +103,14 @@ def _where(loc: tuple, files: list[LocatedYaml], env_names: Mapping[tuple, str])
         if line is not None:
             return f"{f.path}:{line}"
     return str(files[-1].path) if files else "configuration"
+
+
+def check_timezone(name: str) -> str:
+    """A pydantic validator body for IANA zone names in config files (sources, subscriptions)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown time zone; use an IANA name such as Asia/Seoul") from None
+    return name

@@ -12,12 +12,12 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dfwatch.search.model import Filters, SearchRequest
-from dfwatch.yamlconf import ConfigError, describe_errors, load_yaml
+from dfwatch.yamlconf import ConfigError, check_timezone, describe_errors, load_yaml
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
@@ -92,14 +92,7 @@ class Subscription(_Strict):
             raise ValueError("a local time in whole minutes, e.g. '08:00' (the zone is `timezone`)")
         return value
 
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("unknown time zone; use an IANA name such as Asia/Seoul") from None
-        return name
+    _valid_timezone = field_validator("timezone")(check_timezone)
 
     @model_validator(mode="after")
     def _weekday(self) -> Subscription:
