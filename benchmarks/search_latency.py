@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import export_memory
+from benchmarks.common import pct
 from benchmarks.search_stores import RESULTS, drop_es, es_node, load, open_es, open_sqlite, store_size_mb
 from dfwatch.search import FigureQuery, Filters, SearchRequest, SearchService
 from dfwatch.store.base import Store
@@ -234,11 +235,6 @@ def run_series(service: SearchService, probe: Probe,
 
 
 # ------------------------------------------------------------------ statistics
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def summary(values: list[float]) -> dict[str, float]:
     return {"n": len(values), "p50": round(pct(values, 0.5), 1), "p95": round(pct(values, 0.95), 1),
             "max": round(max(values), 1), "mean": round(statistics.fmean(values), 1)}

@@ -126,7 +126,7 @@ def demo(
 
 
 def _add_groups() -> None:
-    from dfwatch import cli_digest, cli_schedule, cli_search, cli_serve, cli_stories
+    from dfwatch import cli_bench, cli_digest, cli_schedule, cli_search, cli_serve, cli_stories, cli_worker
     from dfwatch.cli_index import index_app
     from dfwatch.cli_sources import sources_app
     from dfwatch.cli_status import status
@@ -139,6 +139,8 @@ def _add_groups() -> None:
     cli_serve.register(app)  # serve
     cli_digest.register(app)  # digest preview|send|list
     cli_schedule.register(app)  # schedule
+    cli_bench.register(app)  # bench
+    cli_worker.register(app)  # crawl-worker
 
 
 _add_groups()

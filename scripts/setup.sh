@@ -4,7 +4,8 @@
 #   scripts/setup.sh --test   also the test tools: Debian's OpenJDK 17 and Maven, and the
 #                             Elasticsearch node (Maven Central's integ-test-zip, cached in
 #                             ~/.cache/dfwatch) that the test suite starts, Debian's chromium
-#                             and a CJK font for the browser tests and screenshots
+#                             and a CJK font for the browser tests and screenshots, and
+#                             Debian's redis-server for the multi-worker (scrapy-redis) crawl tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +39,7 @@ if [ ! -f "$stamp" ]; then
 fi
 
 if [ $want_test -eq 1 ]; then
-  apt_install openjdk-17-jre-headless maven util-linux passwd chromium fonts-noto-cjk
+  apt_install openjdk-17-jre-headless maven util-linux passwd chromium fonts-noto-cjk redis-server
   .venv/bin/python -m dfwatch.devnode fetch
 fi
 echo "setup: done"
