@@ -1,14 +1,13 @@
-"""The FastAPI app: the JSON API under /api now, the web UI's pages at / later, on one app.
+"""The FastAPI app: the JSON API under /api and the web UI's pages, on one app.
 
 Layout of the URL space (so pages and API never collide):
 - `/api/...`   JSON (this package's `api` module); `/api/health` needs no key;
 - `/openapi.json` the spec, `/docs` the spec as a plain HTML page (no CDN, no script);
-- `/`, `/timeline`, `/stories/{id}`, ... and `/static/...`: reserved for the web UI, which adds
-  its router with `app.include_router(...)` in `create_app`, and calls the same service
-  through `dfwatch.web.deps.get_service`.
+- `/`, `/timeline`, `/stories/{id}`, ... and `/static/...`: the web UI (`dfwatch.web.ui`), which
+  calls the same service through `dfwatch.web.deps.get_service`.
 
 Every response gets nosniff, Referrer-Policy: no-referrer, frame denial and, unless the
-route set its own (UI pages will), `Content-Security-Policy: default-src 'none'`.
+route set its own (UI pages do: no script at all), `Content-Security-Policy: default-src 'none'`.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dfwatch import __version__
 from dfwatch.settings import Settings
-from dfwatch.web import api, docs, errors
+from dfwatch.web import api, docs, errors, ui
 from dfwatch.web.auth import check_binding
 from dfwatch.web.deps import ServiceHolder
 
@@ -114,6 +113,7 @@ def create_app(settings: Settings, host: str | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api.open_router)
     app.include_router(docs.router)
+    ui.mount(app)
     return app
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -73,16 +73,30 @@ def _json(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
+def _page(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response | None:
+    """For a web UI page (any path but /api, /openapi.json and /docs): the error as an HTML page."""
+    path = request.url.path
+    if path.startswith(("/api/", "/openapi.json", "/docs", "/static/")):
+        return None
+    from dfwatch.web.ui.render import error_page
+
+    response = error_page(request, status, detail)
+    response.headers.update(headers or {})
+    return response
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every failure into an ErrorBody."""
+    """Register the handlers that turn every failure into an ErrorBody (an HTML page on UI routes)."""
 
     @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if (html := _page(request, exc.status, exc.detail, exc.headers)) is not None:
+            return html
         return _json(exc.status, ErrorBody(error=exc.error, detail=exc.detail, fields=exc.fields),
                      exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         fields = []
         for e in exc.errors():
             loc = [str(p) for p in e.get("loc", ()) if p not in ("query", "path", "header", "body")]
@@ -90,16 +104,22 @@ def install(app: FastAPI) -> None:
             message = str(e.get("msg", "invalid")).removeprefix("Value error, ")
             fields.append(FieldError(param=param, message=message + HINTS.get(param, "")))
         detail = "; ".join(f"{f.param}: {f.message}" for f in fields) or "invalid request"
+        if (html := _page(request, 422, detail)) is not None:
+            return html
         return _json(422, ErrorBody(error="invalid_parameter", detail=detail, fields=fields))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if (html := _page(request, exc.status_code, detail, getattr(exc, "headers", None))) is not None:
+            return html
         return _json(exc.status_code, ErrorBody(error=CODES.get(exc.status_code, "error"), detail=detail),
                      getattr(exc, "headers", None))
 
     @app.exception_handler(StoreError)
-    async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+    async def store_error(request: Request, exc: StoreError) -> Response:
         log.warning("store error on %s: %s", request.url.path, exc)
+        if (html := _page(request, 503, "the store could not answer; try again later", {"Retry-After": "30"})) is not None:
+            return html
         return _json(503, ErrorBody(error="store_unavailable", detail="the store could not answer; try again later"),
                      {"Retry-After": "30"})
