@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+pytest_plugins = ["ui_support"]  # the web UI's server and browser fixtures
+
 if TYPE_CHECKING:
     from dfwatch.fixtureweb import FixtureWeb
 

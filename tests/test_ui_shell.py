@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from ui_support import UiSite, browser, page, phone, shot, ui_site  # noqa: F401
+from ui_support import UiSite, shot
 
 from dfwatch.settings import load_settings
 from dfwatch.web import create_app

@@ -1,6 +1,6 @@
 """The web UI under test: the fixture corpus served by the real app on loopback, and Debian's chromium.
 
-Import the fixtures into a test module (`from ui_support import browser, page, phone, ui_site  # noqa: F401`).
+tests/conftest.py loads this module as a plugin, so its fixtures are available to every test module.
 
 - `ui_site` (session): a copy of the crawled fixture corpus (SQLite) plus one hostile article
   (`HOSTILE_ID`: `<script>` and `<img onerror>` in its title, body, entity and figure sentence),
@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 import uvicorn
-from docs_support import ent, fig
 from docs_support import doc as make_doc
+from docs_support import ent, fig
 
 from dfwatch.settings import Settings, load_settings
 from dfwatch.store import open_store

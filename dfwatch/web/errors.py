@@ -119,7 +119,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> Response:
         log.warning("store error on %s: %s", request.url.path, exc)
-        if (html := _page(request, 503, "the store could not answer; try again later", {"Retry-After": "30"})) is not None:
-            return html
+        busy = _page(request, 503, "the store could not answer; try again later", {"Retry-After": "30"})
+        if busy is not None:
+            return busy
         return _json(503, ErrorBody(error="store_unavailable", detail="the store could not answer; try again later"),
                      {"Retry-After": "30"})

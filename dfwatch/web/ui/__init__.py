@@ -15,6 +15,7 @@ can never run, and no user data is ever put into a script.
 from __future__ import annotations
 
 import importlib
+
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
