@@ -435,12 +435,15 @@ SECURITY = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer
 
 def test_security_headers_on_every_kind_of_response(api: TestClient) -> None:
     responses = [api.get("/api/search"), api.get("/api/articles/nope"), api.get("/api/search?size=999"),
-                 api.get("/api/health"), api.get("/openapi.json"), api.get("/nowhere"),
+                 api.get("/api/health"), api.get("/openapi.json"), api.get("/api/nowhere"),
                  api.get("/api/export", params={"target": "articles", "format": "jsonl"})]
     for response in responses:
         assert {k: response.headers.get(k) for k in SECURITY} == SECURITY, response.url
         assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
     assert responses[0].headers["cache-control"] == "no-store"
+    page = api.get("/nowhere")  # outside /api: the web UI's 404 page, with its own no-script policy
+    assert {k: page.headers.get(k) for k in SECURITY} == SECURITY
+    assert page.status_code == 404 and "script-src 'none'" in page.headers["content-security-policy"]
 
 
 def test_openapi_spec_and_docs_page_without_cdn(api: TestClient) -> None:

@@ -86,6 +86,14 @@ def test_setup_migrates_a_v1_file_idempotently(tmp_path: Path) -> None:
     assert again.count() == 10
 
 
+def test_a_fresh_file_answers_as_an_empty_store(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "new" / "store.sqlite3")  # no setup(): opening makes the schema
+    assert s.count() == 0
+    assert s.search(SearchRequest(q="telegram")).hits == []
+    assert s.figures(FigureQuery(measure="police_cases_reported")) == ([], None)
+    s.close()
+
+
 def test_a_failed_batch_writes_nothing(store: SqliteStore) -> None:
     broken = dict(CORPUS[2], id="new", source={**CORPUS[2]["source"], "id": None})
     with pytest.raises(StoreError):

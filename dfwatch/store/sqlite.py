@@ -39,6 +39,7 @@ class SqliteStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self.setup()  # an embedded store makes its own schema: a fresh data dir searches as empty, not as an error
 
     @property
     def db(self) -> sqlite3.Connection:
