@@ -1,4 +1,4 @@
-"""`dfwatch serve`: the JSON API (and the web UI) with uvicorn."""
+"""`dfwatch serve`: the web UI and the JSON API with uvicorn."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ReloadOpt = Annotated[bool, typer.Option("--reload/--no-reload", help="Restart w
 
 
 def serve(ctx: typer.Context, host: HostOpt = None, port: PortOpt = None, reload: ReloadOpt = False) -> None:
-    """Serve the JSON API under /api (spec at /openapi.json, docs at /docs) until Ctrl-C."""
+    """Serve the web UI at / and the JSON API under /api (spec at /openapi.json, docs at /docs) until Ctrl-C."""
     import uvicorn
 
     from dfwatch.web import KeyRequired, create_app
@@ -31,7 +31,7 @@ def serve(ctx: typer.Context, host: HostOpt = None, port: PortOpt = None, reload
     except KeyRequired as exc:
         raise fail(str(exc)) from None
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
-    typer.echo(f"dfwatch: serving {url} (JSON API {url}api/, docs {url}docs); Ctrl-C stops")
+    typer.echo(f"dfwatch: serving {url} (the web UI; JSON API {url}api/, docs {url}docs); Ctrl-C stops")
     options = {"host": host, "port": port, "server_header": False, "log_level": "info"}
     if not reload:
         uvicorn.run(app, **options)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import yaml
 
@@ -66,8 +67,9 @@ def run_demo(settings: Settings, query: str = "telegram", echo: Echo = print) ->
     echo(f"\ndone in {time.monotonic() - started:.1f}s; store: {where}")
     serve_env = (f"DFWATCH_STORE__INDEX_PREFIX={dsettings.store.index_prefix}"
                  if dsettings.store.backend == "elasticsearch" else f"DFWATCH_STORE__SQLITE_PATH={where}")
-    echo(f"browse it through the JSON API: {serve_env} dfwatch serve  "
-         f"→ http://{settings.web.host}:{settings.web.port}/api/search?q={query} (OpenAPI docs at /docs)")
+    echo(f"browse it in the web UI: {serve_env} dfwatch serve  "
+         f"→ http://{settings.web.host}:{settings.web.port}/?q={quote_plus(query)} "
+         "(JSON API under /api, OpenAPI docs at /docs)")
 
 
 def show(service: SearchService, query: str, backend: str, echo: Echo) -> None:
