@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dfwatch.runs import Run, RunLog
+from dfwatch.runs import Run
+from dfwatch.schedule.state import last_crawls
 from dfwatch.sources import load_sources
 from dfwatch.yamlconf import ConfigError
 
@@ -37,13 +38,7 @@ def status(
         sources = load_sources(settings.sources_path)
     except ConfigError as exc:
         raise fail(f"sources error:\n{exc}") from None
-    runs: dict[str, Run] = {}
-    if settings.state_file.is_file():  # no crawl yet: nothing to read, and nothing to create
-        log = RunLog.open(settings.state_file)
-        try:
-            runs = log.last_runs()
-        finally:
-            log.close()
+    runs = last_crawls(settings)
     for source_id in sources:
         run = runs.get(source_id)
         if as_json:
@@ -55,34 +50,23 @@ def status(
 
 def schedule_status(settings: Settings, as_json: bool) -> None:
     """The scheduler and each job: next run, last run and outcome, run in progress; nothing if it never ran."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from dfwatch.schedule.state import scheduler_state
 
-    from dfwatch.schedule.outcomes import Outcomes
-    from dfwatch.schedule.store import jobstore_url, read_jobs, service_running, shown
-
-    url = jobstore_url(settings)
-    error = None
-    try:
-        stored = read_jobs(url)
-    except (SQLAlchemyError, ImportError) as exc:
-        stored, error = None, f"job store unreadable: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-    outcomes = Outcomes.existing(settings.state_file)
-    summaries = outcomes.summary() if outcomes else {}
-    if stored is None and not summaries and error is None:
+    state = scheduler_state(settings)
+    if state is None:
         return
-    service = service_running(settings.data_path / "schedule.lock")
+    service = state.service
     head = {"running": service is not None, "pid": service[0] if service else None,
-            "since": service[1] if service else None, "jobstore": shown(url), "error": error}
-    jobs = {j.id: j for j in stored or []}
-    ids = [*jobs, *sorted(set(summaries) - set(jobs))]
+            "since": service[1] if service else None, "jobstore": state.jobstore, "error": state.error}
+    jobs, summaries = state.jobs, state.summaries
     if as_json:
         typer.echo(json.dumps({"scheduler": head}))
-        for job_id in ids:
+        for job_id in state.job_ids:
             typer.echo(json.dumps(job_record(job_id, jobs.get(job_id), summaries.get(job_id)), ensure_ascii=False))
         return
-    state = f"running (pid {head['pid']} since {head['since']})" if service else "not running"
-    typer.echo(f"scheduler: {state}; job store {head['jobstore']}" + (f"; {error}" if error else ""))
-    for job_id in ids:
+    running = f"running (pid {head['pid']} since {head['since']})" if service else "not running"
+    typer.echo(f"scheduler: {running}; job store {head['jobstore']}" + (f"; {state.error}" if state.error else ""))
+    for job_id in state.job_ids:
         typer.echo("  " + describe_job(job_id, jobs.get(job_id), summaries.get(job_id)))
 
 
