@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   install dfwatch and run it on the embedded default store and fixture web
 #   make test   install everything (incl. the Elasticsearch node) and run the whole suite
-.PHONY: demo test setup lint bench-nlp bench-crawl bench-search
+.PHONY: demo test setup lint bench bench-nlp bench-crawl bench-search
 
 demo:
 	scripts/setup.sh
@@ -13,6 +13,10 @@ test:
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/mypy dfwatch crawler pipelines nlp
+
+# every benchmark module, one process each, into benchmarks/results/report.md (BENCH_ARGS=--quick, --only ...)
+bench:
+	.venv/bin/dfwatch bench $(BENCH_ARGS)
 
 bench-nlp:
 	.venv/bin/python -m benchmarks.nlp_stage --docs 400
