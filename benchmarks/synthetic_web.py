@@ -3,11 +3,17 @@
 Every document becomes a page at /<source id>/news/<yyyy>/<mm>/<dd>/<n>.html in a realistic
 layout (navigation, byline, related links, footer); each source gets an RSS feed and a
 sitemap. Text is escaped: these pages are served to the real crawler.
+
+`python -m benchmarks.synthetic_web --docs N` serves it on 127.0.0.1 (a single-threaded
+asyncio HTTP/1.1 server with keep-alive, in its own process; benchmarks/pipeline.py starts it).
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import html
+import signal
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -59,3 +65,91 @@ def sitemap(docs: Iterable[dict[str, Any]], base: str) -> str:
                    for d in docs)
     return ("<?xml version='1.0' encoding='utf-8'?>"
             f"<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>{urls}</urlset>")
+
+
+# ------------------------------------------------------------------ the loopback web
+class SyntheticWeb:
+    """The first `docs` documents as a web: pages, and per source /<id>/feed.xml and
+    /<id>/sitemap.xml (newest first; `?n=K` lists only documents 0..K-1, so one server
+    holds the web of every size a benchmark crawls), plus /robots.txt."""
+
+    def __init__(self, docs: int, seed: int = 7) -> None:
+        from benchmarks.synthetic import articles, sources
+
+        self.pages: dict[str, bytes] = {}
+        # every source has a feed, if an empty one: a small web may have no article of a rare source
+        self.by_source: dict[str, list[tuple[int, dict[str, Any]]]] = {s.id: [] for s in sources()}
+        for i, doc in enumerate(articles(docs, seed)):
+            self.pages[loopback_path(doc)] = page_html(doc).encode("utf-8")
+            meta = {k: doc[k] for k in ("url", "title", "published_at")} | {"source": doc["source"]}
+            self.by_source.setdefault(doc["source"]["id"], []).append((i, meta))
+        for entries in self.by_source.values():
+            entries.sort(key=lambda e: e[1]["published_at"], reverse=True)
+
+    def answer(self, target: str, base: str) -> tuple[int, str, bytes]:
+        """(status, content type, body) for a request target such as /hanbit-times/feed.xml?n=1000."""
+        path, _, query = target.partition("?")
+        limit = int(query[2:]) if query.startswith("n=") and query[2:].isdigit() else None
+        if path in self.pages:
+            return 200, "text/html; charset=utf-8", self.pages[path]
+        if path == "/robots.txt":
+            maps = "".join(f"Sitemap: {base}/{s}/sitemap.xml\n" for s in self.by_source)
+            return 200, "text/plain", f"User-agent: *\nAllow: /\n{maps}".encode()
+        source, _, name = path.strip("/").partition("/")
+        if source in self.by_source and name in ("feed.xml", "sitemap.xml"):
+            docs = [d for i, d in self.by_source[source] if limit is None or i < limit]
+            if name == "feed.xml":
+                return 200, "application/rss+xml", rss_feed(docs, base, source).encode("utf-8")
+            return 200, "application/xml", sitemap(docs, base).encode("utf-8")
+        return 404, "text/plain", b"not found"
+
+
+async def _serve_connection(web: SyntheticWeb, base: str, reader: asyncio.StreamReader,
+                            writer: asyncio.StreamWriter) -> None:
+    """HTTP/1.1 with keep-alive, GET only: all a crawler of this web needs, at little CPU per page."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            request_line, *headers = head.decode("latin-1").split("\r\n")
+            method, target, _ = request_line.split(" ", 2)
+            close = any(h.lower().replace(" ", "") == "connection:close" for h in headers)
+            status, ctype, body = web.answer(target, base) if method == "GET" else (405, "text/plain", b"")
+            reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed"}[status]
+            writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                         f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n".encode() + body)
+            await writer.drain()
+            if close:
+                break
+    except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _serve(web: SyntheticWeb) -> None:
+    holder: dict[str, str] = {}
+    server = await asyncio.start_server(lambda r, w: _serve_connection(web, holder["base"], r, w),
+                                        "127.0.0.1", 0, backlog=1024)
+    holder["base"] = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    print(holder["base"], flush=True)  # the parent waits for this line
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with server:
+        await stop.wait()
+
+
+def main() -> None:
+    """`python -m benchmarks.synthetic_web --docs N`: serve the web on 127.0.0.1 until SIGTERM; the
+    first line printed is its base URL (benchmarks start it as a subprocess, so that the server's
+    CPU and memory are not counted in the crawl process)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    asyncio.run(_serve(SyntheticWeb(args.docs, args.seed)))
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,7 @@ PLATFORMS = frozenset({"telegram", "instagram", "facebook", "twitter", "youtube"
                        "kakaotalk", "naver", "snapchat", "whatsapp", "reddit", "x"})
 # The model's PERSON/GPE guesses that are never people or places in this domain
 NOT_ENTITIES = frozenset({"deepfake", "deepfakes", "nth room", "nth", "molka", "ai", "education", "police"})
-INSTITUTION = re.compile(r"^(?:\s+(?:[A-Z][a-z]+|of|for|and|&))*?\s+(?:District Court|High Court|Supreme Court|Court|"
+INSTITUTION = re.compile(r"(?:\s+(?:[A-Z][a-z]+|of|for|and|&))*?\s+(?:District Court|High Court|Supreme Court|Court|"
                          r"Prosecutors' Office|Police Agency|Police|University|Foundation|Helpline|Commission|"
                          r"Ministry|Agency|Office|Center|Centre|Institute|Council|Association|Union)\b")
 LEADING_THE = re.compile(r"^the\s+", re.I)
@@ -32,6 +32,7 @@ KEEPS_THE = ("The Guardian", "The Korea Herald", "The Korea Times", "The Hankyor
 def english_entities(doc: Doc, gazetteer: Gazetteer | None = None) -> list[Entity]:
     gaz = gazetteer or load_gazetteer()
     index = gaz.alias_index()
+    whole = doc.text  # Doc.text joins every token on each access: read it once
     out: list[Entity] = []
     for ent in doc.ents:
         label = ent.label_
@@ -41,15 +42,15 @@ def english_entities(doc: Doc, gazetteer: Gazetteer | None = None) -> list[Entit
         if label not in KEEP_LABELS or text.lower() in NOT_ENTITIES:
             continue
         if label == "GPE" and not ent.ent_id_:  # "Seoul Central District Court" is an institution
-            grown = INSTITUTION.match(ent.doc.text[ent.end_char:])
+            grown = INSTITUTION.match(whole, ent.end_char)
             if grown:
-                text, label = ent.doc.text[ent.start_char:ent.end_char + grown.end()], "ORG"
-        if label == "ORG" and not ent.ent_id_ and (len(text) <= 2 or (_sentence_initial(ent) and " " not in text
+                text, label = whole[ent.start_char:grown.end()], "ORG"
+        if label == "ORG" and not ent.ent_id_ and (len(text) <= 2 or (_sentence_initial(whole, ent) and " " not in text
                                                                       and not text.isupper())):
             continue  # 'IP', sentence-initial 'Education officials said'
         if any(e.start <= ent.start_char < e.end for e in out):
             continue
-        if LEADING_THE.match(text) and not (text.startswith(KEEPS_THE) and not _sentence_initial(ent)):
+        if LEADING_THE.match(text) and not (text.startswith(KEEPS_THE) and not _sentence_initial(whole, ent)):
             cut = len(LEADING_THE.match(text).group(0))  # type: ignore[union-attr]
             text, start = text[cut:], start + cut
         text = re.sub(r"['’]s$", "", text)
@@ -60,8 +61,8 @@ def english_entities(doc: Doc, gazetteer: Gazetteer | None = None) -> list[Entit
     return out
 
 
-def _sentence_initial(ent: Span) -> bool:
-    before = ent.doc.text[:ent.start_char].rstrip()
+def _sentence_initial(text: str, ent: Span) -> bool:
+    before = text[:ent.start_char].rstrip()
     return not before or before[-1] in ".!?\"“"
 
 

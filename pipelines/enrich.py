@@ -1,7 +1,10 @@
 """Enrich stage: spaCy entities, run in batches (nlp.pipe) rather than one page at a time.
 
 Items wait in a buffer until it holds `nlp.batch_size` articles or `nlp.flush_seconds`
-have passed; the batch then runs in a worker thread so fetching goes on meanwhile.
+have passed. With the Scrapy setting DFWATCH_NLP_PROCESSES = 0 the batch runs in a worker
+thread of the crawl process; with N > 0 it runs in one of N worker processes
+(nlp.workers.AnalyzerPool), so that NLP, the costliest stage, no longer shares the crawl
+process's interpreter with fetching and extraction. Fetching goes on meanwhile either way.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from collections import Counter
 from scrapy.crawler import Crawler
 
 from dfwatch.records import Article, Entity
-from nlp.pipeline import Analyzer, Passage
+from nlp.pipeline import Analysis, Analyzer, Passage
+from nlp.workers import AnalyzerPool
 
 
 class EnrichPipeline:
@@ -20,7 +24,9 @@ class EnrichPipeline:
         settings = crawler.settings["DFWATCH"]
         cfg = settings.nlp
         self.crawler = crawler
+        self.processes = crawler.settings.getint("DFWATCH_NLP_PROCESSES")
         self.analyzer = Analyzer(cfg.model, cfg.batch_size, settings.relevance.threshold)
+        self.pool: AnalyzerPool | None = None
         self.batch_size = cfg.batch_size
         self.flush_seconds = cfg.flush_seconds
         self.pending: list[tuple[Article, asyncio.Future[Article]]] = []
@@ -29,6 +35,11 @@ class EnrichPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EnrichPipeline:
         return cls(crawler)
+
+    def open_spider(self) -> None:
+        if self.processes > 0:  # started now, so the workers load spaCy while the first pages download
+            self.pool = AnalyzerPool.shared(self.analyzer.model, self.batch_size, self.analyzer.threshold,
+                                            self.processes)
 
     async def process_item(self, item: Article) -> Article:
         loop = asyncio.get_running_loop()
@@ -48,12 +59,17 @@ class EnrichPipeline:
         if batch:
             loop.create_task(self._run(batch))
 
+    async def _analyze(self, passages: list[Passage]) -> list[Analysis]:
+        if self.pool is not None:
+            return await asyncio.wrap_future(self.pool.submit(passages))
+        return await asyncio.to_thread(self.analyzer.analyze, passages)
+
     async def _run(self, batch: list[tuple[Article, asyncio.Future[Article]]]) -> None:
         stats = self.crawler.stats
         passages = [Passage(a.text, a.published_at.date() if a.published_at else a.crawled_at.date(),
                             a.language, _country_name(a.source.country)) for a, _ in batch]
         try:
-            results = await asyncio.to_thread(self.analyzer.analyze, passages)
+            results = await self._analyze(passages)
         except Exception as exc:  # noqa: BLE001 - fail the batch's items, not the crawl
             for _, future in batch:
                 future.set_exception(exc)

@@ -41,7 +41,7 @@ def extract_html(html: str, url: str | None = None) -> Extracted | None:
     """Main text and metadata of an article page; None when there is no article text."""
     doc = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, include_tables=True,
-        include_images=False, include_links=False, favor_precision=True,
+        include_images=False, include_links=False, favor_precision=True, fast=True,
     )
     if not isinstance(doc, Document) or len((doc.text or "").strip()) < MIN_TEXT_CHARS:
         return None
