@@ -175,6 +175,19 @@ def test_when_there_are_more_figures_than_one_read_the_page_offers_complete_seri
     assert page.locator("input[type=hidden][name=measure]").get_attribute("value") == "police_cases_reported"
 
 
+def test_when_many_matching_articles_have_figures_measures_of_the_dates_are_offered(
+        page: Any, ui_site: UiSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timeline, "FEW", 0)  # every query with words is "many" now
+    page.goto(f"{ui_site.url}/timeline?q=police&interval=month")
+    assert page.locator("section.series").count() == 0
+    choices = page.locator("ul.choices li")
+    assert choices.filter(has_text=POLICE_SERIES).count() == 1
+    assert page.locator("ul.choices .count").count() == 0  # counted over all coverage: no counts claimed
+    choices.filter(has_text=POLICE_SERIES).locator("a").click()
+    page.wait_for_url("**measure=police_cases_reported**")
+    assert page.locator("section.series h3").inner_text() == POLICE_SERIES  # the chosen series, complete
+
+
 def test_entity_page_shows_mentions_cooccurring_entities_and_korean_aliases(page: Any, ui_site: UiSite,
                                                                              service: SearchService) -> None:
     page.goto(f"{ui_site.url}/entities/{quote(KNPA)}")

@@ -28,7 +28,16 @@ from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter, ValidationError
 
 from dfwatch.search import SearchService
-from dfwatch.search.model import INTERVALS, Bucket, FigureQuery, FigureSeries, SearchRequest, SeriesPoint, Timeline
+from dfwatch.search.model import (
+    INTERVALS,
+    Bucket,
+    FigureQuery,
+    FigureSeries,
+    Filters,
+    SearchRequest,
+    SeriesPoint,
+    Timeline,
+)
 from dfwatch.search.series import build_series
 from dfwatch.web.deps import get_service
 from dfwatch.web.errors import ApiError
@@ -45,6 +54,7 @@ SEARCH_KEYS = ("q", "from", "to", *MULTI, "has_figures")  # the search page's pa
 MAX_FILLED = 400  # empty buckets are drawn between the first and last unless there would be more bars
 SERIES = 4  # figure series charts at most
 SCAN = 500  # figure records read (one request) to find the measures most reported
+FEW = 300  # matching articles with figures whose records the page reads (more: measures are offered instead)
 SENTENCES = 5  # sentences listed per value and period (the rest are in the ledger)
 _DAY = TypeAdapter(Day)
 _BOOL = TypeAdapter(bool)
@@ -215,7 +225,7 @@ class SeriesChoice:
     """A measure found in the matching articles, linking to its complete series on this page."""
 
     title: str
-    reports: int  # among the records read
+    reports: int | None  # among the records read (None: counted in all coverage of the dates, not these articles)
     href: str
 
 
@@ -236,7 +246,16 @@ def series_views(svc: SearchService, req: SearchRequest, page_pairs: list[tuple[
     which asks `SearchService.figure_series` for that one series, complete.
     """
     base = with_articles(FigureQuery(), req.filters, req.q)
-    records, after = svc.figures(replace(base, size=SCAN))
+    after: str | None
+    if needs_articles(req) and svc.count(replace(req, filters=replace(req.filters, has_figures=True))) > FEW:
+        # Many matching articles have figures: finding their records means listing every one of
+        # those articles first (seconds at 100k). Offer the measures reported in the same dates
+        # instead (figure records alone answer that), each linking to its complete series.
+        dates = Filters(date_from=req.filters.date_from, date_to=req.filters.date_to)
+        records, _ = svc.figures(replace(with_articles(FigureQuery(), dates, ""), size=SCAN))
+        after = ""  # not all of this query's reports: offer choices, draw nothing
+    else:
+        records, after = svc.figures(replace(base, size=SCAN))
     groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     for fig in records:
         if fig.get("measure"):
@@ -245,9 +264,16 @@ def series_views(svc: SearchService, req: SearchRequest, page_pairs: list[tuple[
     if after is None:
         starts = figure_starts(records)
         return [series_view(build_series(m, p, figs), starts) for (m, p), figs in ranked], []
-    return [], [SeriesChoice(measure_name(m) + (f" in {p}" if p else ""), len(figs),
+    return [], [SeriesChoice(measure_name(m) + (f" in {p}" if p else ""), len(figs) if after else None,
                              "/timeline" + query_string(page_pairs, measure=m, place=p or "") + "#h-series")
                 for (m, p), figs in ranked]
+
+
+def needs_articles(req: SearchRequest) -> bool:
+    """Whether the figures of `req` can only be found through its matching articles (words, or
+    filters on what only articles carry), rather than from the figure records alone."""
+    f = req.filters
+    return bool(req.q.strip() or f.entity or f.topic or f.has_figures is not None)
 
 
 def chosen_series(svc: SearchService, req: SearchRequest, measure: str, place: str | None) -> SeriesView:
