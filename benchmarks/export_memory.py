@@ -67,20 +67,21 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps(report))
 
 
-def run_child(*argv: str) -> dict[str, Any]:
-    """Run a measured child through a small launcher process: a child's ru_maxrss also counts the
-    memory of the process it was forked from, so that must be a fresh interpreter, not this one."""
-    out = subprocess.run([sys.executable, "-m", "benchmarks.export_memory", "launch", *argv],  # noqa: S603
+def run_child(*argv: str, module: str = "benchmarks.export_memory") -> dict[str, Any]:
+    """Run a measured child (`python -m <module> child ...`, which prints one JSON object) through a
+    small launcher process: a child's ru_maxrss also counts the memory of the process it was forked
+    from, so that must be a fresh interpreter, not this one. benchmarks.digest_build uses it too."""
+    out = subprocess.run([sys.executable, "-m", "benchmarks.export_memory", "launch", module, *argv],  # noqa: S603
                          stdout=subprocess.PIPE, text=True, check=True).stdout
     return dict(json.loads(out))
 
 
-def launch(argv: list[str]) -> None:
+def launch(module: str, argv: list[str]) -> None:
     """The launcher: run one child, report its output and peak RSS (the only child it waited for)."""
-    done = subprocess.run([sys.executable, "-m", "benchmarks.export_memory", "child", *argv],  # noqa: S603
+    done = subprocess.run([sys.executable, "-m", module, "child", *argv],  # noqa: S603
                           stdout=subprocess.PIPE, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"export child {' '.join(argv)} failed with exit code {done.returncode}")
+        raise SystemExit(f"{module} child {' '.join(argv)} failed with exit code {done.returncode}")
     report = json.loads(done.stdout)
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)  # KiB
     print(json.dumps(report))
@@ -122,8 +123,8 @@ def table(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "launch":
-        launch(sys.argv[2:])
+    if len(sys.argv) > 2 and sys.argv[1] == "launch":
+        launch(sys.argv[2], sys.argv[3:])
         return
     if len(sys.argv) > 1 and sys.argv[1] == "child":
         p = argparse.ArgumentParser()

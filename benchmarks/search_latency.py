@@ -1,12 +1,12 @@
 """Search-layer latency at 10k and 100k synthetic articles, on Elasticsearch and SQLite.
 
     python -m benchmarks.search_latency [--docs 10000,100000] [--queries 300] [--stores elasticsearch,sqlite]
-                                        [--export] [--seed 7]
+                                        [--quick] [--export] [--seed 7]
 
-The synthetic corpus (benchmarks/synthetic.py) is loaded through each store's `upsert` in
-batches (Elasticsearch with refresh off during the load), growing to each size in turn.
-At each size, warm, the service (`SearchService`, what the CLI, API and UI call) answers a
-realistic mix of requests, each measured from call to return:
+The synthetic corpus (benchmarks/synthetic.py) is generated once and loaded through each
+store's `upsert` in batches (Elasticsearch with refresh off during the load), growing to each
+size in turn. At each size, warm, the service (`SearchService`, what the CLI, API and UI call)
+answers a realistic mix of requests, each measured from call to return:
 
 - search: single English and Korean words, phrases, OR/NOT, field:value terms, filters,
   date ranges, date sort, story collapse, deep pages through search_after cursors, and
@@ -16,35 +16,39 @@ realistic mix of requests, each measured from call to return:
 - figure_series for every measure and place, some narrowed by words, sources or periods.
 
 Requests are generated with a seeded RNG, so they are mostly distinct and seldom answered
-from Elasticsearch's request cache. Reported: p50/p95/max per operation, per query kind and
-(timeline) per store primitive; `took` summed over the Elasticsearch requests of each call;
-load rate; index size. Elasticsearch is $DFWATCH_BENCH_ES_URL, else a devnode started and
+from Elasticsearch's request cache (cleared before measuring). Reported: p50/p95/max per
+operation, per query kind and (timeline) per store primitive; `took` summed over the
+Elasticsearch requests of each call and the requests per call (an `_msearch` is one); the
+growth of p50 from the smallest size to the largest; load rate; index size; the 1-minute load
+average before and after each operation (other work on the machine shows there). Checks
+(benchmarks/results/search_latency.json, `benchmarks.common.write_result`): Elasticsearch
+search and timeline p95 <= 50 ms at the largest size, and p50 growing at most linearly with
+the corpus (+20 %). Elasticsearch is $DFWATCH_BENCH_ES_URL, else a devnode started and
 stopped here; --es-prefix/--sqlite-file keep the loaded stores for another run (say, after a
 change to the query building), which then loads only what they lack. With --export, the
 largest corpus is also exported to Parquet in a child process per store
-(benchmarks/export_memory.py) to measure its peak RSS. JSON goes to benchmarks/results/.
+(benchmarks/export_memory.py) to measure its peak RSS. --quick is a smoke run (1,000
+documents, 20 calls per operation) for the tests.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import random
 import statistics
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
-from functools import wraps
+from datetime import date
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any
 
 from benchmarks import export_memory
-from benchmarks.common import pct
-from benchmarks.search_stores import RESULTS, drop_es, es_node, load, open_es, open_sqlite, store_size_mb
+from benchmarks.common import Check, at_most, pct, write_result
+from benchmarks.search_stores import drop_es, es_node, load_all, open_es, open_sqlite, store_size_mb
 from dfwatch.search import FigureQuery, Filters, SearchRequest, SearchService
 from dfwatch.store.base import Store
 from dfwatch.store.elastic import ElasticsearchStore
@@ -62,6 +66,9 @@ FILTERS = [Filters(has_figures=True), Filters(lang=("ko",)), Filters(source_type
            Filters(topic=("enforcement",)), Filters(country=("KR",)), Filters(entity=("Telegram",))]
 MEASURES = ["police_cases_reported", "people_charged", "channel_members", "max_prison_years"]
 PLACES = ["South Korea", "Seoul", "United States", "United Kingdom", "Australia", "Japan", None]
+OPERATIONS = ("search", "timeline", "figure_series")
+TARGET_P95_MS = 50.0
+QUICK_DOCS, QUICK_QUERIES = "300,1000", 20
 
 
 # ------------------------------------------------------------------ request mixes
@@ -153,24 +160,27 @@ def series_mix(n: int, seed: int) -> list[tuple[str, str, str | None, FigureQuer
 class Probe:
     """Times each store primitive a service call uses and sums Elasticsearch's own `took`."""
 
-    PRIMITIVES = ("search", "histogram", "date_span", "stories", "entity_trends", "figures", "iter_figures",
-                  "iter_articles")
+    PRIMITIVES = ("search", "histogram", "date_span", "stories", "entity_trends", "timeline_parts", "figures",
+                  "iter_figures", "iter_articles")  # timeline_parts: where the store folds a timeline (Elasticsearch)
 
     def __init__(self, store: Store) -> None:
         self.primitives: dict[str, float] = defaultdict(float)
         self.took = 0
         self.requests = 0
         for name in self.PRIMITIVES:
-            setattr(store, name, self._timed(name, getattr(store, name)))
-        if isinstance(store, ElasticsearchStore):
-            search = store.es.search
+            if hasattr(store, name):
+                setattr(store, name, self._timed(name, getattr(store, name)))
+        if isinstance(store, ElasticsearchStore):  # a request: a search, or an _msearch of several
+            for method in ("search", "msearch"):
+                setattr(store.es, method, self._recorded(getattr(store.es, method)))
 
-            def recorded(*args: Any, **kwargs: Any) -> Any:
-                resp = search(*args, **kwargs)
-                self.took += int(resp.get("took", 0))
-                self.requests += 1
-                return resp
-            store.es.search = recorded  # type: ignore[method-assign]
+    def _recorded(self, call: Callable[..., Any]) -> Callable[..., Any]:
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            resp = call(*args, **kwargs)
+            self.took += int(resp.get("took", 0))
+            self.requests += 1
+            return resp
+        return recorded
 
     def _timed(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(fn)
@@ -214,24 +224,23 @@ def run_search(service: SearchService, probe: Probe, steps: list[SearchStep]) ->
         if isinstance(step, tuple):
             req, depth = step
             for page in range(depth):
-                row, got = measure(probe, kind if page else kind + "_first", lambda r=req: service.search(r))
+                row, got = measure(probe, kind if page else kind + "_first", partial(service.search, req))
                 rows.append(row)
                 if not got.next_after:
                     break
                 req = SearchRequest(q=req.q, filters=req.filters, sort=req.sort, after=got.next_after)
         else:
-            rows.append(measure(probe, kind, lambda r=step: service.search(r))[0])
+            rows.append(measure(probe, kind, partial(service.search, step))[0])
     return rows
 
 
 def run_timeline(service: SearchService, probe: Probe, mix: list[tuple[str, SearchRequest]]) -> list[dict[str, Any]]:
-    return [measure(probe, kind, lambda r=req: service.timeline(r))[0] for kind, req in mix]
+    return [measure(probe, kind, partial(service.timeline, req))[0] for kind, req in mix]
 
 
 def run_series(service: SearchService, probe: Probe,
                mix: list[tuple[str, str, str | None, FigureQuery | None]]) -> list[dict[str, Any]]:
-    return [measure(probe, kind, lambda m=m, p=p, fq=fq: service.figure_series(m, p, fq))[0]
-            for kind, m, p, fq in mix]
+    return [measure(probe, kind, partial(service.figure_series, m, p, fq))[0] for kind, m, p, fq in mix]
 
 
 # ------------------------------------------------------------------ statistics
@@ -261,14 +270,14 @@ def bench_store(store: Store, label: str, n_queries: int, seed: int) -> dict[str
     probe = Probe(store)
     service = SearchService(store)
     load_before = os.getloadavg()
-    es = isinstance(store, ElasticsearchStore)
     steps, timelines, series = search_mix(n_queries, seed), timeline_mix(n_queries, seed), series_mix(n_queries, seed)
     # warm up on other requests of the same kinds (caches, JIT, page cache), then measure
-    run_search(service, probe, search_mix(60, seed + 100))
-    run_timeline(service, probe, timeline_mix(30, seed + 100))
-    run_series(service, probe, series_mix(30, seed + 100))
-    if es:
-        store.es.indices.clear_cache(index=store.articles_alias, request=True)
+    run_search(service, probe, search_mix(max(n_queries // 5, 5), seed + 100))
+    run_timeline(service, probe, timeline_mix(max(n_queries // 10, 5), seed + 100))
+    run_series(service, probe, series_mix(max(n_queries // 10, 5), seed + 100))
+    es = isinstance(store, ElasticsearchStore)
+    if isinstance(store, ElasticsearchStore):
+        store.es.indices.clear_cache(index=f"{store.articles_alias},{store.figures_alias}", request=True)
     results = {}
     for op, run in (("search", lambda: run_search(service, probe, steps)),
                     ("timeline", lambda: run_timeline(service, probe, timelines)),
@@ -285,13 +294,14 @@ def bench_store(store: Store, label: str, n_queries: int, seed: int) -> dict[str
 
 def table(report: dict[str, Any]) -> str:
     lines = [f"{'store':<14}{'docs':>8}  {'operation':<14}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
-             f"{'took p50':>10}{'took p95':>10}"]
+             f"{'took p50':>10}{'took p95':>10}{'req/call':>10}"]
     for run in report["runs"]:
-        for op in ("search", "timeline", "figure_series"):
+        for op in OPERATIONS:
             s = run["latency"][op]
             took = s.get("es_took", {})
             lines.append(f"{run['store']:<14}{run['docs']:>8}  {op:<14}{s['all']['n']:>5}{s['all']['p50']:>9}"
-                         f"{s['all']['p95']:>9}{s['all']['max']:>9}{took.get('p50', ''):>10}{took.get('p95', ''):>10}")
+                         f"{s['all']['p95']:>9}{s['all']['max']:>9}{took.get('p50', ''):>10}{took.get('p95', ''):>10}"
+                         f"{s.get('es_requests_per_call', ''):>10}")
     lines.append("")
     lines.append(f"{'store':<14}{'docs':>8}  {'loaded docs/s':>14}{'write docs/s':>14}{'size MB':>9}")
     for run in report["runs"]:
@@ -301,25 +311,56 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def growth(report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """p50 at the largest size over p50 at the smallest, per store and operation (1.0: flat; the
+    corpus ratio: linear in documents)."""
+    out: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys(r["store"] for r in report["runs"]):
+        runs = sorted((r for r in report["runs"] if r["store"] == name), key=lambda r: r["docs"])
+        if len(runs) > 1:
+            small, large = runs[0]["latency"], runs[-1]["latency"]
+            out[name] = {op: round(large[op]["all"]["p50"] / max(small[op]["all"]["p50"], 0.1), 2)
+                         for op in OPERATIONS}
+    return out
+
+
+def checks(report: dict[str, Any]) -> list[Check]:
+    """Issue 8's targets: Elasticsearch search and timeline p95 <= 50 ms at the largest size; p50
+    growing at most linearly with the corpus (+20 %) from the smallest size to the largest."""
+    out = []
+    es_runs = sorted((r for r in report["runs"] if r["store"] == "elasticsearch"), key=lambda r: r["docs"])
+    if es_runs:
+        largest = es_runs[-1]
+        out += [at_most(f"elasticsearch {op} p95 at {largest['docs']} docs", largest["latency"][op]["all"]["p95"],
+                        TARGET_P95_MS, "ms") for op in ("search", "timeline")]
+    sizes = report["sizes"]
+    linear = sizes[-1] / sizes[0] * 1.2
+    for name, ratios in report["growth"].items():
+        out += [at_most(f"{name} {op} p50 growth {sizes[0]}->{sizes[-1]} docs", ratio, round(linear, 2), "x")
+                for op, ratio in ratios.items()]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", default="10000,100000", help="corpus sizes, comma-separated, ascending")
-    parser.add_argument("--queries", type=int, default=300, help="measured calls per operation (at least 200)")
+    parser.add_argument("--queries", type=int, default=300, help="measured calls per operation")
     parser.add_argument("--stores", default="elasticsearch,sqlite")
+    parser.add_argument("--quick", action="store_true", help=f"a smoke run under a minute: --docs {QUICK_DOCS} "
+                        f"--queries {QUICK_QUERIES} (its figures say nothing about the targets)")
     parser.add_argument("--export", action="store_true", help="also measure Parquet exports of the largest corpus")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--heap", default="1g", help="heap of the devnode started when no node is given")
     parser.add_argument("--es-prefix", help="index prefix to use and keep; documents it holds already (the "
                         "corpus's first N) are not loaded again")
     parser.add_argument("--sqlite-file", type=Path, help="SQLite store file to use and keep (likewise)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.docs, args.queries = QUICK_DOCS, QUICK_QUERIES
     sizes = sorted(int(x) for x in args.docs.split(","))
     stores = args.stores.split(",")
-    report: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "sizes": sizes,
-                              "queries": args.queries, "seed": args.seed, "machine": {
-                                  "python": platform.python_version(), "cpus": os.cpu_count(),
-                                  "platform": platform.platform()}, "runs": []}
-    RESULTS.mkdir(exist_ok=True)
+    report: dict[str, Any] = {"sizes": sizes, "queries": args.queries, "seed": args.seed, "quick": args.quick,
+                              "runs": []}
     with es_node(heap=args.heap) as (url, node), tempfile.TemporaryDirectory(prefix="dfwatch-bench-") as tmp:
         report["elasticsearch"] = node
         opened: dict[str, Store] = {}
@@ -330,21 +371,14 @@ def main() -> None:
             opened["sqlite"] = open_sqlite(sqlite_file)
         try:
             for size in sizes:
+                loads = grow(opened, size, args.seed)
                 for name, store in opened.items():
-                    have = store.count()
-                    if have > size:
-                        print(f"skipping {name} at {size}: it holds {have} documents already", flush=True)
+                    if store.count() != size:
+                        print(f"skipping {name} at {size}: it holds {store.count()} documents", flush=True)
                         continue
-                    got = None
-                    if have < size:
-                        print(f"loading {name}: documents {have}..{size - 1}", flush=True)
-                        got = load(store, have, size - have, args.seed)
-                        print(f"  {got.docs} docs in {got.seconds} s ({got.docs_per_s} docs/s; in upsert "
-                              f"{got.write_docs_per_s} docs/s)", flush=True)
                     latency = bench_store(store, f"{name}@{size}", args.queries, args.seed)
-                    report["runs"].append({"store": name, "docs": size, "count": store.count(),
-                                           "load": got.as_dict() if got else None, "size_mb": store_size_mb(store),
-                                           "latency": latency})
+                    report["runs"].append({"store": name, "docs": size, "load": loads.get(name),
+                                           "size_mb": store_size_mb(store), "latency": latency})
             if args.export:
                 report["export"] = export_memory.measure_all(
                     url if "elasticsearch" in opened else None,
@@ -355,12 +389,28 @@ def main() -> None:
                 if isinstance(store, ElasticsearchStore) and not args.es_prefix:
                     drop_es(store)
                 store.close()
-    out = RESULTS / f"search_latency-{report['started'][:19].replace(':', '')}.json"
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    report["growth"] = growth(report)
     print(table(report))
     if "export" in report:
         print(export_memory.table(report["export"]))
-    print(f"written to {out}")
+    write_result("search_latency", report, checks(report))
+
+
+def grow(opened: dict[str, Store], size: int, seed: int) -> dict[str, dict[str, Any]]:
+    """Load each store up to `size` documents (one generator for all that hold the same number)."""
+    loads: dict[str, dict[str, Any]] = {}
+    by_count: dict[int, list[str]] = defaultdict(list)
+    for name, store in opened.items():
+        by_count[store.count()].append(name)
+    for have, names in by_count.items():
+        if have >= size:
+            continue
+        print(f"loading {', '.join(names)}: documents {have}..{size - 1}", flush=True)
+        for name, got in zip(names, load_all([opened[n] for n in names], have, size - have, seed), strict=True):
+            print(f"  {name}: {got.docs} docs in {got.seconds} s ({got.docs_per_s} docs/s; in upsert "
+                  f"{got.write_docs_per_s} docs/s)", flush=True)
+            loads[name] = got.as_dict()
+    return loads
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from dfwatch.digest.labels import MEASURES
 from dfwatch.digest.model import ArticleLink, Chart, Digest, EntityItem, FigureItem, StoryItem
-from dfwatch.search.model import ArticleHit, FigureQuery, FigureSeries, SearchPage, SearchRequest, StoryDetail
+from dfwatch.search.model import ArticleHit, FigureQuery, FigureSeries, SearchRequest, StoryDetail
 from dfwatch.search.series import point_key
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
 class Search(Protocol):
     """The part of `dfwatch.search.SearchService` a digest uses."""
 
-    def search(self, req: SearchRequest) -> SearchPage: ...
+    def hits(self, req: SearchRequest) -> Iterator[ArticleHit]: ...
 
     def timeline(self, req: SearchRequest, interval: str | None = None, top_stories: int = 3,
                  events: int = 20, entities: int = 8) -> Timeline: ...
@@ -76,7 +76,7 @@ def build(service: Search, sub: Subscription, known: Known, window_start: dateti
     baseline: dict[str, str] | None = None if known.has_baseline else {}
     old_entities: set[str] = set()
     new: list[ArticleHit] = []
-    for hit in scan(service, sub.request()):
+    for hit in service.hits(sub.request()):  # every match: the log, not a date, says what is new
         if hit.id in known.articles:
             old_entities.update(hit.entities)
         elif baseline is not None and _before(hit.published_at, window_start):
@@ -111,17 +111,6 @@ def build(service: Search, sub: Subscription, known: Known, window_start: dateti
         delivers={h.id: h.story_id or h.id for h in new}, baseline=baseline,
         web_base=links.base, timeline_url=links.timeline(sub),
     )
-
-
-def scan(service: Search, req: SearchRequest) -> Iterator[ArticleHit]:
-    """Every hit of `req`, page by page (search_after cursors)."""
-    after = None
-    while True:
-        page = service.search(replace(req, after=after))
-        yield from page.hits
-        if not page.next_after or not page.hits:
-            return
-        after = page.next_after
 
 
 # ---------------------------------------------------------------- stories

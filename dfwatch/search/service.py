@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dfwatch.search.model import (
+    MAX_PAGE,
+    ArticleHit,
     ExportInfo,
     FacetValue,
     FigureQuery,
@@ -25,7 +27,7 @@ from dfwatch.search.model import (
     Timeline,
 )
 from dfwatch.search.series import build_series
-from dfwatch.search.timeline import check_interval, choose_interval, time_range
+from dfwatch.search.timeline import TimelineParts, check_interval, choose_interval, time_range
 
 if TYPE_CHECKING:
     from dfwatch.settings import Settings
@@ -58,6 +60,22 @@ class SearchService:
     def search(self, req: SearchRequest) -> SearchPage:
         return self.store.search(req)
 
+    def hits(self, req: SearchRequest) -> Iterator[ArticleHit]:
+        """Every hit of `req` (newest first, no highlights, facets or total) at constant memory: the
+        store's `iter_hits` where it has one (Elasticsearch: big uncounted pages), else page by page."""
+        walk = getattr(self.store, "iter_hits", None)
+        if walk is not None:
+            walked: Iterator[ArticleHit] = walk(replace(req, sort="date", after=None, collapse=False, page=0))
+            yield from walked
+            return
+        req = replace(req, sort="date", size=MAX_PAGE, collapse=False, page=0, facets=False, highlight=False)
+        while True:
+            page = self.store.search(req)
+            yield from page.hits
+            if not page.next_after or not page.hits:
+                return
+            req = replace(req, after=page.next_after)
+
     def count(self, req: SearchRequest) -> int:
         """How many articles match `req` (collapse and paging ignored)."""
         bare = replace(req, size=0, after=None, collapse=False, page=0, facets=False, highlight=False)
@@ -77,14 +95,25 @@ class SearchService:
             span = self.store.date_span(req)
         start, end = time_range(filters.date_from, filters.date_to, span)
         chosen = check_interval(interval) if interval else choose_interval(start, end)
+        parts = self._timeline_parts(req, chosen, top_stories, events, entities)
         return Timeline(
             query=req.q, interval=chosen,
             date_from=start.isoformat() if start else None, date_to=end.isoformat() if end else None,
-            total=self.count(req),
-            buckets=self.store.histogram(req, chosen, top_stories),
-            events=self.store.stories(req, size=events, order="first_seen") if events else [],
-            entity_trends=self.store.entity_trends(req, chosen, size=entities) if entities else [],
+            total=parts.total, buckets=parts.buckets, events=parts.events, entity_trends=parts.entity_trends,
         )
+
+    def _timeline_parts(self, req: SearchRequest, interval: str, top_stories: int, events: int,
+                        entities: int) -> TimelineParts:
+        """The store's own `timeline_parts` where it has one (Elasticsearch: the primitives' requests
+        folded into two round trips), else the primitives one after another; the answers are the same."""
+        folded = getattr(self.store, "timeline_parts", None)
+        if folded is not None:
+            parts: TimelineParts = folded(req, interval, top_stories, events, entities)
+            return parts
+        return TimelineParts(
+            total=self.count(req), buckets=self.store.histogram(req, interval, top_stories),
+            events=self.store.stories(req, size=events, order="first_seen") if events else [],
+            entity_trends=self.store.entity_trends(req, interval, size=entities) if entities else [])
 
     # ------------------------------------------------------------ figures
     def figures(self, fq: FigureQuery) -> tuple[list[dict[str, Any]], str | None]:

@@ -7,12 +7,23 @@ to 20 years by quarter, beyond that by year. An interval the caller names always
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from dfwatch.search.model import INTERVALS
+from dfwatch.search.model import INTERVALS, Bucket, EntityTrend, Story
 
 # (longest range in days, interval), checked in order
 STEPS = ((62, "day"), (366, "week"), (5 * 366, "month"), (20 * 366, "quarter"))
+
+
+@dataclass
+class TimelineParts:
+    """What a store answers for a timeline once its interval is known (`SearchService.timeline`)."""
+
+    total: int
+    buckets: list[Bucket]
+    events: list[Story] = field(default_factory=list)
+    entity_trends: list[EntityTrend] = field(default_factory=list)
 
 
 def choose_interval(start: date | None, end: date | None) -> str:

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from dfwatch.records import figure_docs
 from dfwatch.search.highlight import clean
-from dfwatch.search.model import Bucket, EntityTrend, FigureQuery, SearchPage, SearchRequest, Story
+from dfwatch.search.model import ArticleHit, Bucket, EntityTrend, FigureQuery, SearchPage, SearchRequest, Story
+from dfwatch.search.timeline import TimelineParts
 from dfwatch.settings import StoreSettings
+from dfwatch.store import es_bulk, es_timeline
 from dfwatch.store import es_query as Q
 from dfwatch.store.base import StoreError
-from dfwatch.store.es_index import IndexManager, es_client, read_alias, write_alias
+from dfwatch.store.es_index import IndexManager, bulk_load_settings, es_client, read_alias, write_alias
 from dfwatch.store.prepare import prepare
 
-BATCH = 1_000  # documents per page of a point-in-time walk, per terms lookup and per bulk chunk
+BATCH = 1_000  # documents per page of a point-in-time walk, per mget and per story-update bulk
 PIT_KEEP_ALIVE = "2m"
+T = TypeVar("T")
 
 
 @contextmanager
@@ -39,6 +42,12 @@ def _errors(what: str) -> Iterator[None]:
         raise StoreError(f"Elasticsearch {what} failed: {exc.meta.status} {reason}{hint}") from exc
     except TransportError as exc:
         raise StoreError(f"Elasticsearch {what} failed: {exc.message}") from exc
+
+
+def _raise_rejected(items: list[dict[str, Any]]) -> None:
+    message = es_bulk.rejection(items)
+    if message:
+        raise StoreError(message)
 
 
 def _sources(walk: Generator[dict[str, Any], None, None]) -> Iterator[dict[str, Any]]:
@@ -67,57 +76,61 @@ class ElasticsearchStore:
         IndexManager(self.es, self.prefix, self.shards, self.replicas).setup()
 
     # ------------------------------------------------------------ writes
+    bulk_tuning = es_bulk.TUNING  # request size and threads (benchmarks/bulk_index.py sweeps them)
+
     def upsert(self, docs: Iterable[dict[str, Any]]) -> int:
-        """Index articles (as `prepare` derives them) and replace their figure records."""
-        batch = [prepare({**d, **{k: clean(d[k]) for k in ("title", "lead", "text") if isinstance(d.get(k), str)}})
+        """Index articles (as `prepare` derives them) and replace their figure records.
+
+        New articles cost no lookup: each goes as a bulk `create` followed by its figure records,
+        whose ids derive from article id and span (records.figure_docs). An article that exists
+        already refuses the create; only those take a second round (`_replace`) that deletes the
+        figure records their new version no longer has and overwrites them.
+        """
+        given = [prepare({**d, **{k: clean(d[k]) for k in ("title", "lead", "text") if isinstance(d.get(k), str)}})
                  for d in docs]
+        batch = {d["id"]: d for d in given}  # an id given twice: its last version wins
         if not batch:
             return 0
-        figures = [{**f, "story_id": d["story_id"]} for d in batch for f in figure_docs(d)]
-        keep = {f["id"] for f in figures}
+        actions: list[dict[str, Any]] = []
+        for d in batch.values():
+            actions.append({"_op_type": "create", "_index": self.articles_write, "_id": d["id"], "_source": d})
+            actions += [{"_op_type": "index", "_index": self.figures_write, "_id": f["id"],
+                         "_source": {**f, "story_id": d["story_id"]}} for f in figure_docs(d)]
         with _errors(f"write to {self.articles_write}"):
-            stored = self._figure_ids([d["id"] for d in batch])
-            stale = [fid for fids in stored.values() for fid in fids if fid not in keep]
-            actions = [{"_op_type": "index", "_index": self.articles_write, "_id": d["id"], "_source": d}
-                       for d in batch]
-            actions += [{"_op_type": "index", "_index": self.figures_write, "_id": f["id"], "_source": f}
-                        for f in figures]
-            actions += [{"_op_type": "delete", "_index": self.figures_write, "_id": fid} for fid in stale]
-            self._bulk(actions, missing_ok=True)  # a stale figure may be gone already
-        return len(batch)
+            results = es_bulk.send(self.es, actions, self.bulk_tuning)
+            _raise_rejected([item for op, item in results if es_bulk.failed(item) and not es_bulk.conflict(op, item)])
+            existing = [batch[item["_id"]] for op, item in results if es_bulk.conflict(op, item)]
+            if existing:
+                self._replace(existing)
+        return len(given)
+
+    def _replace(self, docs: list[dict[str, Any]]) -> None:
+        """Overwrite stored articles, deleting the figure records their new versions lack (the
+        new ones are written already); a stale record may be gone already."""
+        keep = {f["id"] for d in docs for f in figure_docs(d)}
+        stored = self._figure_ids([d["id"] for d in docs])
+        actions = [{"_op_type": "index", "_index": self.articles_write, "_id": d["id"], "_source": d} for d in docs]
+        actions += [{"_op_type": "delete", "_index": self.figures_write, "_id": fid}
+                    for fids in stored.values() for fid in fids if fid not in keep]
+        results = es_bulk.send(self.es, actions, self.bulk_tuning)
+        _raise_rejected([item for _, item in results if es_bulk.failed(item) and not es_bulk.missing(item)])
 
     def set_stories(self, assignments: dict[str, str]) -> int:
-        """Partial updates of `story_id` on articles, then on their figure records (no scripts needed)."""
+        """Partial updates of `story_id` on articles and their figure records (no scripts needed)."""
         changed = 0
         ids = list(assignments)
         with _errors(f"story update of {self.articles_write}"):
             for i in range(0, len(ids), BATCH):
                 chunk = ids[i:i + BATCH]
-                results = self._bulk([{"_op_type": "update", "_index": self.articles_write, "_id": a,
-                                       "doc": {"story_id": assignments[a]}} for a in chunk], missing_ok=True)
-                changed += sum(1 for r in results if r == "updated")
-                self._bulk([{"_op_type": "update", "_index": self.figures_write, "_id": fid,
+                actions = [{"_op_type": "update", "_index": self.articles_write, "_id": a,
+                            "doc": {"story_id": assignments[a]}} for a in chunk]
+                actions += [{"_op_type": "update", "_index": self.figures_write, "_id": fid,
                              "doc": {"story_id": assignments[a]}}
-                            for a, fids in self._figure_ids(chunk).items() for fid in fids], missing_ok=True)
+                            for a, fids in self._figure_ids(chunk).items() for fid in fids]
+                results = es_bulk.send(self.es, actions, self.bulk_tuning)
+                _raise_rejected([item for _, item in results if es_bulk.failed(item) and not es_bulk.missing(item)])
+                changed += sum(1 for _, item in results[:len(chunk)] if item.get("result") == "updated")
         return changed
-
-    def _bulk(self, actions: list[dict[str, Any]], missing_ok: bool = False) -> list[str]:
-        """Run bulk actions through existing aliases only (never auto-creating an index); the result
-        of each ("created", "updated", "noop", ...); failures raise, except missing documents if `missing_ok`."""
-        results, errors = [], []
-        for ok, item in helpers.streaming_bulk(self.es, actions, chunk_size=500, raise_on_error=False,
-                                               raise_on_exception=True, require_alias=True):
-            info = next(iter(item.values()))
-            if ok or (missing_ok and info.get("status") == 404 and "index_not_found" not in str(info)):
-                results.append(info.get("result", ""))
-            else:
-                errors.append(info)
-        if errors:
-            error = errors[0].get("error") or {}
-            hint = " (run `dfwatch index setup`)" if error.get("type") == "index_not_found_exception" else ""
-            raise StoreError(f"Elasticsearch rejected {len(errors)} bulk actions, the first on "
-                             f"{errors[0].get('_index')}: {error.get('type')}: {error.get('reason')}{hint}")
-        return results
 
     def _figure_ids(self, article_ids: list[str]) -> dict[str, list[str]]:
         """The figure record ids of stored articles, from their documents (a realtime get, so
@@ -131,6 +144,14 @@ class ElasticsearchStore:
                     article = {"id": d["_id"], "url": "", "source": {}, **d["_source"]}
                     out[d["_id"]] = [f["id"] for f in figure_docs(article)]
         return out
+
+    @contextmanager
+    def bulk_load(self, drop_replicas: bool = False) -> Iterator[None]:
+        """Refresh off (and replicas 0 if `drop_replicas`) on the write indices while the block
+        writes, restored and refreshed after, even if it fails (es_index.bulk_load_settings)."""
+        with _errors(f"bulk-load settings of {self.articles_write}"), \
+                bulk_load_settings(self.es, [self.articles_write, self.figures_write], drop_replicas, self.replicas):
+            yield
 
     # ------------------------------------------------------------ reads
     def get(self, doc_id: str) -> dict[str, Any] | None:
@@ -150,19 +171,54 @@ class ElasticsearchStore:
             return dict(self.es.search(index=index or self.articles_alias, body=body))
 
     def search(self, req: SearchRequest) -> SearchPage:
-        return Q.search_page(self._search(Q.search_body(req)), req)
+        return Q.search_page(Q.joined(self._msearch(Q.search_bodies(req))), req)
+
+    def _msearch(self, bodies: list[dict[str, Any]], indices: list[str] | None = None) -> list[dict[str, Any]]:
+        """Searches (of the articles, unless `indices` names each one's) in one round trip: `_msearch`,
+        or a plain search for one alone."""
+        targets = indices or [self.articles_alias] * len(bodies)
+        if len(bodies) == 1:
+            return [self._search(bodies[0], targets[0])]
+        what = f"search of {','.join(dict.fromkeys(targets))}"
+        with _errors(what):
+            resp = self.es.msearch(searches=[part for body, index in zip(bodies, targets, strict=True)
+                                             for part in ({"index": index}, body)])
+        for item in resp["responses"]:
+            if "error" in item:
+                cause = (item["error"].get("root_cause") or [item["error"]])[0]
+                hint = " (run `dfwatch index setup`)" if cause.get("type") == "index_not_found_exception" else ""
+                raise StoreError(f"Elasticsearch {what} failed: {item.get('status')} {cause.get('reason')}{hint}")
+        return list(resp["responses"])
+
+    def _plan(self, plan: es_timeline.Plan[T]) -> T:
+        result: T = es_timeline.run([plan], self._msearch)[0]
+        return result
 
     def histogram(self, req: SearchRequest, interval: str, top_stories: int = 3) -> list[Bucket]:
-        return Q.buckets(self._search(Q.histogram_body(req, interval, top_stories)))
+        return self._plan(es_timeline.histogram(req, interval, top_stories))[1]
 
     def date_span(self, req: SearchRequest) -> tuple[str | None, str | None]:
-        return Q.date_span(self._search(Q.date_span_body(req)))
+        return self._plan(es_timeline.date_span(req))
 
     def stories(self, req: SearchRequest, size: int = 20, order: str = "first_seen") -> list[Story]:
-        return Q.stories(self._search(Q.stories_body(req, size, order)), size)
+        return self._plan(es_timeline.stories(req, size, order))
 
     def entity_trends(self, req: SearchRequest, interval: str, size: int = 10) -> list[EntityTrend]:
-        return Q.entity_trends(self._search(Q.entity_trends_body(req, interval, size)), size)
+        return self._plan(es_timeline.entity_trends(req, interval, size))
+
+    def timeline_parts(self, req: SearchRequest, interval: str, top_stories: int = 3, events: int = 20,
+                       entities: int = 8) -> TimelineParts:
+        """What a timeline shows besides its range, in two round trips: the count, `histogram`, the
+        first `events` stories and `entities` entity trends, their requests side by side (`es_timeline`)."""
+        plans: list[es_timeline.Plan[Any]] = [es_timeline.histogram(req, interval, top_stories)]
+        if events:
+            plans.append(es_timeline.stories(req, events, "first_seen"))
+        if entities:
+            plans.append(es_timeline.entity_trends(req, interval, entities))
+        results = es_timeline.run(plans, self._msearch)
+        (total, buckets), rest = results[0], results[1:]
+        return TimelineParts(total=total, buckets=buckets, events=rest.pop(0) if events else [],
+                             entity_trends=rest.pop(0) if entities else [])
 
     def figures(self, fq: FigureQuery) -> tuple[list[dict[str, Any]], str | None]:
         body = Q.figures_body(fq, self._figure_query(fq))
@@ -172,17 +228,42 @@ class ElasticsearchStore:
         query, sort = Q.article_query(req), Q.article_sort(by_date=True)
         return _sources(self._walk(self.articles_alias, query, sort, {"excludes": Q.EXPORT_EXCLUDES}))
 
+    def iter_hits(self, req: SearchRequest) -> Iterator[ArticleHit]:
+        """Every hit of `req` newest first, as `search` gives them without highlights or scores (they
+        are sorted by date), at constant memory: a point-in-time walk of BATCH hits a page that
+        never counts the matches (`search` pages hold at most 100, and each counts them all)."""
+        query, sort = Q.article_query(req), Q.article_sort(by_date=True)
+        return map(Q.article_hit, self._walk(self.articles_alias, query, sort, Q.HIT_SOURCE))
+
     def iter_figures(self, fq: FigureQuery) -> Iterator[dict[str, Any]]:
         return _sources(self._walk(self.figures_alias, self._figure_query(fq), Q.FIGURE_SORT, True))
 
     def _figure_query(self, fq: FigureQuery) -> dict[str, Any]:
         """Figure records answer most queries alone; words and article-only filters first find the
-        matching articles that have figures, whose ids (a list in memory) then select the records."""
+        matching articles that have figures, whose ids (a list in memory) then select the records.
+
+        Where the records `fq` allows by their own fields (a measure, say) are fewer than those
+        articles, their articles are read first, and only these are matched against the search."""
         scope = Q.figure_scope(fq)
         if scope is None:
             return Q.figure_query(fq)
-        walk = self._walk(self.articles_alias, Q.figure_articles_query(scope, fq), ["_shard_doc"], False)
-        return Q.figure_query(fq, [h["_id"] for h in walk])
+        articles, own = Q.figure_articles_query(scope, fq), Q.own_figure_query(fq)
+        n_articles, n_figures = (int(r["hits"]["total"]["value"]) for r in self._msearch(
+            [Q.count_body(articles), Q.count_body(own)], [self.articles_alias, self.figures_alias]))
+        if n_figures < n_articles:
+            candidates = sorted(set(self._values(self.figures_alias, own, "article_id", n_figures)))
+            articles, n_articles = Q.among(articles, "id", candidates), len(candidates)
+        return Q.figure_query(fq, self._values(self.articles_alias, articles, "id", n_articles))
+
+    def _values(self, index: str, query: dict[str, Any], field: str, expected: int) -> list[str]:
+        """`field` of every hit of `query`: one request when `expected` hits fit in one page, else a walk."""
+        if expected <= Q.MAX_WINDOW:
+            resp = self._search({"query": query, "size": Q.MAX_WINDOW, "_source": [field], "sort": ["_doc"],
+                                 "track_total_hits": Q.MAX_WINDOW + 1}, index)
+            hits = resp["hits"]["hits"]
+            if resp["hits"]["total"]["value"] <= len(hits):
+                return [h["_source"][field] for h in hits]
+        return [h["_source"][field] for h in self._walk(index, query, ["_shard_doc"], [field])]
 
     def _walk(self, index: str, query: dict[str, Any], sort: list[Any],
               source: Any) -> Generator[dict[str, Any], None, None]:

@@ -50,6 +50,8 @@ FIGURE_SORT = [OLDEST, {"start": "asc"}, {"id": "asc"}]
 MAX_TERMS = 65_536  # index.max_terms_count: values in one terms query
 MAX_WINDOW = 10_000  # index.max_result_window: the deepest `from + size` Elasticsearch pages to
 MAX_ENTITIES = 20
+ENTITY_SAMPLE = 10  # articles an entity's label is read from
+PAIRS = 200  # (story, instant) pairs in one request for the stories' first articles
 NUMBER = (int, float)
 
 
@@ -127,6 +129,27 @@ def figure_articles_query(req: SearchRequest, fq: FigureQuery) -> dict[str, Any]
     return query
 
 
+def own_figure_query(fq: FigureQuery) -> dict[str, Any]:
+    """The figure records `fq` allows by their own fields alone (measure, place, article, source,
+    period), before its words and filters narrow them to matching articles."""
+    return figure_query(FigureQuery(measure=fq.measure, place=fq.place, source=fq.source,
+                                    article_id=fq.article_id, period_from=fq.period_from, period_to=fq.period_to))
+
+
+def among(query: dict[str, Any], field: str, values: list[str]) -> dict[str, Any]:
+    """`query` (a bool query) also requiring `field` to be one of `values` (in terms queries of
+    at most MAX_TERMS values each)."""
+    chunks = [values[i:i + MAX_TERMS] for i in range(0, len(values), MAX_TERMS)]
+    narrowed = {"bool": {k: list(v) for k, v in query["bool"].items()}}
+    narrowed["bool"]["filter"].append({"bool": {"should": [{"terms": {field: c}} for c in chunks],
+                                                "minimum_should_match": 1}} if chunks else {"match_none": {}})
+    return narrowed
+
+
+def count_body(query: dict[str, Any]) -> dict[str, Any]:
+    return {"query": query, "size": 0, "track_total_hits": True}
+
+
 def figure_query(fq: FigureQuery, article_ids: list[str] | None = None) -> dict[str, Any]:
     """Figure records matching `fq`; with `article_ids` (from `figure_scope`'s search) only theirs."""
     if article_ids is None:
@@ -187,6 +210,30 @@ def search_body(req: SearchRequest) -> dict[str, Any]:
         body["aggs"] = {name: {"terms": {"field": field, "size": 10, "order": BY_COUNT}}
                         for name, field in FACET_FIELDS.items()}
     return body
+
+
+def search_bodies(req: SearchRequest) -> list[dict[str, Any]]:
+    """`search_body` as two requests sent side by side: the page of hits, which then need not count
+    every match (Elasticsearch skips what cannot make the page), and the count with the facets,
+    a size-0 request that the shard request cache keeps, so a query's later pages get them free."""
+    body = search_body(req)
+    if not body["size"]:
+        return [body]
+    totals = {"query": body["query"], "size": 0, "track_total_hits": True}
+    if "aggs" in body:
+        totals["aggs"] = body.pop("aggs")
+    return [{**body, "track_total_hits": False}, totals]
+
+
+def joined(resps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The responses of `search_bodies` as the one response of `search_body`."""
+    if len(resps) == 1:
+        return resps[0]
+    hits, totals = resps
+    out = {**hits, "hits": {**hits["hits"], "total": totals["hits"]["total"]}}
+    if "aggregations" in totals:
+        out["aggregations"] = totals["aggregations"]
+    return out
 
 
 def highlight_spec(parsed: Parsed) -> dict[str, Any]:
@@ -255,16 +302,78 @@ def _histogram(interval: str) -> dict[str, Any]:
                                "min_doc_count": 1, "format": "yyyy-MM-dd"}}
 
 
-def histogram_body(req: SearchRequest, interval: str, top_stories: int) -> dict[str, Any]:
+def only_stories(body: dict[str, Any], story_ids: list[str]) -> dict[str, Any]:
+    """`body` (whose query is an `article_query`) narrowed to the articles of `story_ids`."""
+    body["query"]["bool"]["filter"].append({"terms": {"story_id": story_ids}})
+    return body
+
+
+def histogram_body(req: SearchRequest, interval: str, top_stories: int,
+                   titles_of: list[str] | None = None) -> dict[str, Any]:
+    """Articles per bucket with their `top_stories` biggest stories and the instant each began in
+    the bucket, and the total (counting is free next to the aggregation). Their titles (the
+    earliest article of a story in the bucket) come from `earliest_bodies`, or, with `titles_of`
+    (the stories found so), from a `top_hits` per story bucket over those stories' articles alone."""
     buckets = _histogram(interval)
+    if titles_of is not None:
+        buckets["aggs"] = {"stories": {"terms": {"field": "story_id", "size": max(len(titles_of), 1)},
+                                       "aggs": {"first": _earliest(["id", "title"])}}}
+        return only_stories({"size": 0, "query": article_query(req), "aggs": {"buckets": buckets}}, titles_of)
     if top_stories > 0:
         buckets["aggs"] = {"stories": {"terms": {"field": "story_id", "size": top_stories, "order": BY_COUNT},
-                                       "aggs": {"first": _earliest(["id", "title"])}}}
-    return {"size": 0, "query": article_query(req), "aggs": {"buckets": buckets}}
+                                       "aggs": {"since": {"min": {"field": "published_at"}}}}}
+    return {"size": 0, "query": article_query(req), "aggs": {"buckets": buckets}, "track_total_hits": True}
+
+
+def story_starts(resp: dict[str, Any]) -> dict[tuple[str, str], int]:
+    """(bucket, story) -> the epoch millisecond of the story's earliest article in the bucket."""
+    return {(b["key_as_string"], str(s["key"])): int(s["since"]["value"])
+            for b in resp["aggregations"]["buckets"]["buckets"] for s in (b.get("stories") or {}).get("buckets", [])}
+
+
+def earliest_bodies(req: SearchRequest, starts: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    """The matching articles of each (story, instant) in `starts`, id first (so the first of each pair
+    is the one a `top_hits` sorted oldest then by id picks), PAIRS pairs a request."""
+    bodies = []
+    for i in range(0, len(starts), PAIRS):
+        chunk = starts[i:i + PAIRS]
+        query = article_query(req)
+        query["bool"]["filter"].append({"bool": {"minimum_should_match": 1, "should": [
+            {"bool": {"filter": [{"term": {"story_id": story}}, {"range": {"published_at": {
+                "gte": at, "lte": at, "format": "epoch_millis"}}}]}} for story, at in chunk]}})
+        bodies.append({"query": query, "size": min(MAX_WINDOW, 4 * len(chunk)), "track_total_hits": True,
+                       "sort": [{"id": "asc"}], "_source": False, "stored_fields": "_none_",
+                       "docvalue_fields": ["id", "story_id", "title.raw",
+                                           {"field": "published_at", "format": "epoch_millis"}]})
+    return bodies
+
+
+def earliest(resps: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[str, str | None]] | None:
+    """(story, instant) -> (id, title) of its first article (`earliest_bodies`); None if a response
+    was cut short. Titles are read from doc values (reading each article's _source costs more than
+    the search itself), so a title too long for `title.raw` (or none) is None; `titles_body` reads those."""
+    out: dict[tuple[str, int], tuple[str, str | None]] = {}
+    for resp in resps:
+        hits = resp["hits"]["hits"]
+        if resp["hits"]["total"]["value"] > len(hits):
+            return None
+        for h in hits:
+            f = h["fields"]
+            titles_ = f.get("title.raw") or [None]
+            out.setdefault((str(f["story_id"][0]), int(float(f["published_at"][0]))), (str(f["id"][0]), titles_[0]))
+    return out
+
+
+def titles_body(article_ids: list[str]) -> dict[str, Any]:
+    return {"query": {"ids": {"values": article_ids}}, "size": len(article_ids), "_source": ["title"]}
+
+
+def titles(resp: dict[str, Any]) -> dict[str, str]:
+    return {h["_id"]: h["_source"].get("title", "") for h in resp["hits"]["hits"]}
 
 
 def _top_source(bucket: dict[str, Any]) -> dict[str, Any]:
-    hits = bucket["first"]["hits"]["hits"]
+    hits = bucket["first"]["hits"]["hits"] if "first" in bucket else []
     return hits[0]["_source"] if hits else {}
 
 
@@ -296,18 +405,45 @@ STORY_ORDER = {"first_seen": [{"first": "asc"}, {"_key": "asc"}], "last_seen": [
                "size": BY_COUNT}
 
 
-def stories_body(req: SearchRequest, size: int, order: str) -> dict[str, Any]:
-    """Stories as a terms aggregation on story_id. Ordering terms by a sub-aggregation is exact on
-    one shard (dfwatch's indices have one); on several it is approximate, as Elasticsearch documents."""
+def stories_body(req: SearchRequest, size: int, order: str, only: list[str] | None = None) -> dict[str, Any]:
+    """Stories as a terms aggregation on story_id (`only` these, if given). Ordering terms by a
+    sub-aggregation is exact on one shard (dfwatch's indices have one); on several it is
+    approximate, as Elasticsearch documents. It collects the sub-aggregations of every story
+    matched, so the store first finds the stories to show (`story_ids_body`) and passes them."""
     if order not in STORY_ORDER:
         raise ValueError(f"order must be one of {', '.join(STORY_ORDER)}")
     first = {"min": {"field": "published_at"}}
-    return {"size": 0, "query": article_query(req), "aggs": {"stories": {
+    body = {"size": 0, "query": article_query(req), "aggs": {"stories": {
         "terms": {"field": "story_id", "size": max(size, 1), "order": STORY_ORDER[order]},
         "aggs": {"first": first, "last": {"max": {"field": "published_at"}},
                  "sources": {"terms": {"field": "source.id", "size": 50, "order": [{"first": "asc"}, {"_key": "asc"}]},
                              "aggs": {"first": first}},
                  "top": _earliest(["id", "title", "lead"])}}}}
+    return body if only is None else only_stories(body, only)
+
+
+def story_ids_body(req: SearchRequest, size: int, order: str) -> dict[str, Any]:
+    """The ids of the `size` stories `stories_body` puts first, without its per-story work: by size,
+    a bare terms aggregation; by first or last appearance, the matching articles oldest (newest)
+    first collapsed on story_id, the story id breaking ties as the terms order does. A story
+    without dates comes last either way, as a missing min (max) does in the terms order."""
+    if order not in STORY_ORDER:
+        raise ValueError(f"order must be one of {', '.join(STORY_ORDER)}")
+    query = article_query(req)
+    if order == "size":
+        return {"size": 0, "query": query, "aggs": {"stories": {
+            "terms": {"field": "story_id", "size": max(size, 1), "order": BY_COUNT}}}}
+    query["bool"]["filter"].append({"exists": {"field": "story_id"}})
+    direction = "asc" if order == "first_seen" else "desc"
+    return {"query": query, "size": max(size, 1), "_source": False, "track_total_hits": False,
+            "collapse": {"field": "story_id"},
+            "sort": [{"published_at": {"order": direction, "missing": "_last"}}, {"story_id": "asc"}]}
+
+
+def story_ids(resp: dict[str, Any]) -> list[str]:
+    if "aggregations" in resp:
+        return [str(b["key"]) for b in resp["aggregations"]["stories"]["buckets"]]
+    return [str(h["fields"]["story_id"][0]) for h in resp["hits"]["hits"]]
 
 
 def stories(resp: dict[str, Any], size: int) -> list[Story]:
@@ -321,16 +457,36 @@ def stories(resp: dict[str, Any], size: int) -> list[Story]:
     return out
 
 
-def entity_trends_body(req: SearchRequest, interval: str, size: int) -> dict[str, Any]:
-    """Entities by articles mentioning them; the label is the one most often paired with the name
-    in a sample of those articles (the mapping keeps entities as plain objects, not nested)."""
+def entity_trends_body(req: SearchRequest, size: int) -> dict[str, Any]:
+    """The entities most mentioned by matching articles; their buckets come from `entity_buckets_body`
+    and their labels from `entity_sample_body` (as sub-aggregations of this terms aggregation, they
+    would be collected for many more entities than are shown)."""
     return {"size": 0, "query": article_query(req), "aggs": {"entities": {
-        "terms": {"field": "entities.norm", "size": max(size, 1), "order": BY_COUNT},
-        "aggs": {"pairs": {"top_hits": {"size": 10, "_source": ["entities.norm", "entities.label"]}},
-                 "histogram": _histogram(interval)}}}}
+        "terms": {"field": "entities.norm", "size": max(size, 1), "order": BY_COUNT}}}}
+
+
+def entity_buckets_body(req: SearchRequest, interval: str, entities: list[str]) -> dict[str, Any]:
+    """Per entity of `entities` (in order), the matching articles mentioning it per bucket."""
+    return {"size": 0, "query": article_query(req), "aggs": {"entities": {
+        "filters": {"filters": [{"term": {"entities.norm": e}} for e in entities]},
+        "aggs": {"histogram": _histogram(interval)}}}}
+
+
+def entity_sample_body(req: SearchRequest, entity: str) -> dict[str, Any]:
+    """The sample an entity's label is read from: the 10 best-scoring matching articles that mention
+    it (what a `top_hits` under its terms bucket held), as the bucket's `pairs` (`entity_trends`).
+    The label is the one most often paired with the name there: the mapping keeps entities as
+    plain objects, not nested, so no aggregation can pair them. One request per entity, so
+    Elasticsearch reads the samples' `_source` in parallel (in one request, it reads them in turn)."""
+    query = article_query(req)
+    query["bool"]["filter"].append({"term": {"entities.norm": entity}})
+    return {"query": query, "size": ENTITY_SAMPLE, "_source": ["entities.norm", "entities.label"],
+            "track_total_hits": False}
 
 
 def entity_trends(resp: dict[str, Any], size: int) -> list[EntityTrend]:
+    """Trends from `entity_trends_body`'s buckets, each with its `histogram` (`entity_buckets_body`) and
+    its sample (`entity_sample_body`) as `pairs`."""
     out = []
     for b in resp["aggregations"]["entities"]["buckets"][:size]:
         labels: dict[str, int] = {}
