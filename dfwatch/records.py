@@ -59,9 +59,12 @@ class Article:
     figures: list[dict[str, Any]] = field(default_factory=list)  # nlp.figures.Figure.as_dict()
     story_id: str | None = None  # set by the stories stage (pipelines/stories.py)
     signature: str | None = None  # its MinHash, base64 (dfwatch.stories.features)
+    text_ko: str | None = None  # Kiwi stems of a Korean title and text, if the NLP stage made them
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = asdict(self)
+        if doc["text_ko"] is None:  # the store derives it (dfwatch.store.prepare)
+            del doc["text_ko"]
         for key in ("published_at", "modified_at", "crawled_at"):
             value = doc[key]
             doc[key] = value.isoformat() if value else None

@@ -37,6 +37,13 @@ def _analyze(passages: list[Passage]) -> list[Analysis]:
     return _analyzer.analyze(passages)
 
 
+def _stems(texts: list[str]) -> list[str]:
+    """`stem_text` of each text (the Korean search field), here so Kiwi runs only in the workers."""
+    from dfwatch.search.korean import stem_text
+
+    return [stem_text(t) for t in texts]
+
+
 def _usage() -> tuple[float, float]:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_maxrss / 1024, r.ru_utime + r.ru_stime
@@ -67,6 +74,10 @@ class AnalyzerPool:
 
     def submit(self, passages: list[Passage]) -> Future[list[Analysis]]:
         return self.executor.submit(_analyze, passages)
+
+    def stems(self, texts: list[str]) -> Future[list[str]]:
+        """The Korean search stems of `texts` (`dfwatch.search.korean.stem_text`), computed in a worker."""
+        return self.executor.submit(_stems, texts)
 
     def usage(self) -> tuple[float, float]:
         """(peak resident set size in MB, CPU seconds) of the workers so far: the largest peak and

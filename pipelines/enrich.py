@@ -15,6 +15,7 @@ from collections import Counter
 from scrapy.crawler import Crawler
 
 from dfwatch.records import Article, Entity
+from dfwatch.search.korean import has_hangul
 from nlp.pipeline import Analysis, Analyzer, Passage
 from nlp.workers import AnalyzerPool
 
@@ -64,12 +65,23 @@ class EnrichPipeline:
             return await asyncio.wrap_future(self.pool.submit(passages))
         return await asyncio.to_thread(self.analyzer.analyze, passages)
 
+    async def _korean_stems(self, articles: list[Article]) -> None:
+        """With NLP in worker processes, the Korean articles' search stems are made there too (the
+        store would otherwise run Kiwi on them again in the crawl process)."""
+        korean = [a for a in articles if a.language == "ko" or has_hangul(a.title)]
+        if self.pool is None or not korean:
+            return
+        bodies = [f"{a.title}\n{a.text}" for a in korean]
+        stems: list[str] = await asyncio.wrap_future(self.pool.stems(bodies))
+        for article, text_ko in zip(korean, stems, strict=True):
+            article.text_ko = text_ko
+
     async def _run(self, batch: list[tuple[Article, asyncio.Future[Article]]]) -> None:
         stats = self.crawler.stats
         passages = [Passage(a.text, a.published_at.date() if a.published_at else a.crawled_at.date(),
                             a.language, _country_name(a.source.country)) for a, _ in batch]
         try:
-            results = await self._analyze(passages)
+            results, _ = await asyncio.gather(self._analyze(passages), self._korean_stems([a for a, _ in batch]))
         except Exception as exc:  # noqa: BLE001 - fail the batch's items, not the crawl
             for _, future in batch:
                 future.set_exception(exc)
