@@ -51,7 +51,3 @@ ITEM_PIPELINES = {
     "pipelines.stories.StoriesPipeline": 500,
     "pipelines.index.IndexPipeline": 900,
 }
-
-# NLP (pipelines.enrich) in this many worker processes (nlp.workers.AnalyzerPool); 0 runs it
-# in a thread of the crawl process. Benchmarks: docs/performance.md.
-DFWATCH_NLP_PROCESSES = 0

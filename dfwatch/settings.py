@@ -67,6 +67,7 @@ class NlpSettings(_Section):
     model: str
     batch_size: int = Field(ge=1, le=10_000)
     flush_seconds: float = Field(gt=0)
+    processes: int = Field(default=0, ge=0, le=64)  # NLP worker processes per crawl; 0: a thread of the crawl
 
 
 class RelevanceSettings(_Section):

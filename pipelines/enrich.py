@@ -1,7 +1,7 @@
 """Enrich stage: spaCy entities, run in batches (nlp.pipe) rather than one page at a time.
 
 Items wait in a buffer until it holds `nlp.batch_size` articles or `nlp.flush_seconds`
-have passed. With the Scrapy setting DFWATCH_NLP_PROCESSES = 0 the batch runs in a worker
+have passed. With the setting nlp.processes = 0 (the default) the batch runs in a worker
 thread of the crawl process; with N > 0 it runs in one of N worker processes
 (nlp.workers.AnalyzerPool), so that NLP, the costliest stage, no longer shares the crawl
 process's interpreter with fetching and extraction. Fetching goes on meanwhile either way.
@@ -25,7 +25,8 @@ class EnrichPipeline:
         settings = crawler.settings["DFWATCH"]
         cfg = settings.nlp
         self.crawler = crawler
-        self.processes = crawler.settings.getint("DFWATCH_NLP_PROCESSES")
+        # the setting nlp.processes (DFWATCH_NLP__PROCESSES); the Scrapy setting DFWATCH_NLP_PROCESSES overrides it
+        self.processes = crawler.settings.getint("DFWATCH_NLP_PROCESSES", cfg.processes)
         self.analyzer = Analyzer(cfg.model, cfg.batch_size, settings.relevance.threshold)
         self.pool: AnalyzerPool | None = None
         self.batch_size = cfg.batch_size
