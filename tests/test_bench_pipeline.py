@@ -50,7 +50,7 @@ def test_every_stage_reports_a_positive_rate(report: dict[str, Any]) -> None:
 def test_bound_sums_the_stages(report: dict[str, Any]) -> None:
     bound = report["results"]["bound"]
     costs = bound["ms_per_article"]
-    assert set(costs) == {"fetch", "extract", "relevance", "nlp", "stories", "index"}
+    assert set(costs) == {"fetch", "extract", "relevance", "nlp", "stems", "stories", "index"}
     assert all(v > 0 for v in costs.values())
     assert bound["sum_ms"] == pytest.approx(sum(costs.values()), abs=0.05)
     assert 0 < bound["articles_per_s"] <= 2000 / bound["sum_ms"] + 1e-6  # never above what two cores allow

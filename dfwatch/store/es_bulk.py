@@ -25,7 +25,7 @@ from elasticsearch import Elasticsearch, helpers
 
 @dataclass(frozen=True)
 class Tuning:
-    chunk_docs: int = 400  # actions per bulk request: where the doubling sweep levelled off
+    chunk_docs: int = 1600  # actions per bulk request: where the doubling sweep levelled off (docs/elasticsearch.md)
     chunk_bytes: int = 8 * 2**20  # and at most this many bytes (the guide: stay well below tens of MB)
     threads: int = 2  # bulk requests in flight
     min_chunk: int = 50  # a short batch is split over the threads, into requests no shorter than this
