@@ -30,6 +30,20 @@ def settings_from(ctx: typer.Context) -> Settings:
         raise fail(f"configuration error:\n{exc}") from None
 
 
+def strategies(settings: Settings, chosen: list[str] | None) -> dict[str, str]:
+    """Source id → crawl strategy for `chosen` (every configured source when None or empty); a bad
+    sources file or an unknown id exits 2."""
+    try:
+        known = load_sources(settings.sources_path)
+    except ConfigError as exc:
+        raise fail(f"sources error:\n{exc}") from None
+    ids = chosen or list(known)
+    unknown = [s for s in ids if s not in known]
+    if unknown:
+        raise fail(f"unknown source id(s) {', '.join(unknown)} in {settings.sources_path}")
+    return {s: known[s].strategy for s in ids}
+
+
 @app.callback()
 def main(ctx: typer.Context, config: ConfigOpt = None) -> None:
     ctx.obj = {"config": config}
@@ -46,14 +60,7 @@ def crawl(
     from dfwatch.crawling import run_crawls
 
     settings = settings_from(ctx)
-    try:
-        known = load_sources(settings.sources_path)
-    except ConfigError as exc:
-        raise fail(f"sources error:\n{exc}") from None
-    unknown = [s for s in source if s not in known]
-    if unknown:
-        raise fail(f"unknown source id(s) {', '.join(unknown)} in {settings.sources_path}")
-    reports = run_crawls(settings, {s: known[s].strategy for s in source}, log_level)
+    reports = run_crawls(settings, strategies(settings, source), log_level)
     for report in reports:
         print_report(report.as_dict())
     if stats_json:

@@ -39,19 +39,10 @@ def register(app: typer.Typer) -> None:
 
         from crawler.frontier import PASSWORD_ENV, Frontier
         from crawler.frontier import seed as seed_round
-        from dfwatch.cli import fail, print_report, settings_from
-        from dfwatch.sources import load_sources
-        from dfwatch.yamlconf import ConfigError
+        from dfwatch.cli import fail, print_report, settings_from, strategies
 
         settings = settings_from(ctx)
-        try:
-            known = load_sources(settings.sources_path)
-        except ConfigError as exc:
-            raise fail(f"sources error:\n{exc}") from None
-        chosen = source or list(known)
-        unknown = [s for s in chosen if s not in known]
-        if unknown:
-            raise fail(f"unknown source id(s) {', '.join(unknown)} in {settings.sources_path}")
+        sources = strategies(settings, source)
         try:
             shared = Frontier(frontier, os.environ.get(PASSWORD_ENV) or None)
             shared.check()
@@ -59,7 +50,6 @@ def register(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
         except redis.RedisError as exc:
             raise fail(f"cannot reach the frontier at {frontier}: {exc}", 1) from None
-        sources: dict[str, str] = {s: known[s].strategy for s in chosen}
         if seed or seed_only:
             for source_id, pushed in seed_round(settings, shared, sources).items():
                 typer.echo(f"{source_id}: new round, {pushed} start request(s) pushed")
