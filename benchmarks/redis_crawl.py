@@ -74,6 +74,8 @@ class LoopbackSite:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.base = ""
+        self.sitemap_delay = 0.0  # seconds before the sitemap is answered (tests: let every worker start first)
+        self.page_delay = 0.0  # seconds before an article page is answered
 
     def pages_html(self) -> dict[str, str]:
         return {p: b.decode("utf-8") for p, b in self.pages.items()}
@@ -103,8 +105,10 @@ class LoopbackSite:
                 if path == "/robots.txt":
                     body, ctype = b"User-agent: *\nDisallow: /private/\n", "text/plain"
                 elif path == "/sitemap.xml":
+                    time.sleep(site.sitemap_delay)
                     body, ctype = site.sitemap(), "application/xml"
                 elif path in site.pages:
+                    time.sleep(site.page_delay)
                     body, ctype = site.pages[path], "text/html; charset=utf-8"
                 elif path.startswith("/private/"):
                     body, ctype = b"<html><body><p>must never be fetched</p></body></html>", "text/html"

@@ -74,9 +74,10 @@ def worker_env(env: dict[str, str], tmp_path: Path, site: LoopbackSite, data: st
             "DFWATCH_CRAWL__DOWNLOAD_DELAY": "0", "DFWATCH_CRAWL__ALLOW_LOOPBACK": "true"}
 
 
-def start_workers(env: dict[str, str], redis_url: str, outs: list[Path]) -> list[subprocess.Popen[str]]:
+def start_workers(env: dict[str, str], redis_url: str, outs: list[Path],
+                  idle: float = 4) -> list[subprocess.Popen[str]]:
     return [subprocess.Popen([sys.executable, "-m", "dfwatch", "crawl-worker", "--frontier", redis_url,
-                              "--source", "bench", "--idle-timeout", "4", "--stats-json", str(out)],
+                              "--source", "bench", "--idle-timeout", str(idle), "--stats-json", str(out)],
                              env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for out in outs]
 
@@ -104,7 +105,11 @@ def test_two_workers_fetch_each_page_once_and_index_what_one_crawl_does(
     assert "bench: new round, 1 start request(s) pushed" in seeded.stdout  # the sitemap
     site.reset_counts()
     outs = [tmp_path / f"round1-{i}.json" for i in range(2)]
-    workers = start_workers(e, redis_url, outs)
+    # on a loaded machine one worker may be ready seconds before the other, and an idle worker looks
+    # at the queue every 5 s: the sitemap waits for both to start (each waits up to 20 s for work),
+    # and the pages outlast one look
+    site.sitemap_delay, site.page_delay = 8.0, 0.1
+    workers = start_workers(e, redis_url, outs, idle=20)
     # meanwhile, one ordinary `dfwatch crawl` process crawls a twin of the site: the oracle
     (tmp_path / "single").mkdir()
     with LoopbackSite(site.pages_html(), site.private) as twin:
@@ -112,6 +117,7 @@ def test_two_workers_fetch_each_page_once_and_index_what_one_crawl_does(
         crawled = run_dfwatch("crawl", "--source", "bench", env=single)
         assert crawled.returncode == 0, crawled.stderr[-3000:]
     reports = finish(workers, outs)
+    site.sitemap_delay, site.page_delay = 0.0, 0.0
 
     gets = site.article_gets()
     assert len(gets) == PAGES and set(gets.values()) == {1}, "every article page fetched exactly once"
