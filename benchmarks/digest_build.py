@@ -27,22 +27,14 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
-from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Check, at_most, write_result
-from benchmarks.export_memory import run_child
+from benchmarks.export_memory import _vm_hwm_mb, run_child
 from benchmarks.search_stores import drop_es, es_node, load_all, open_es
 
 QUICK_DOCS = "300,1000"
 MODES = ("first", "steady")
-
-
-def _vm_hwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
 
 
 def child(args: argparse.Namespace) -> None:
