@@ -10,7 +10,9 @@ Elasticsearch: the node at $DFWATCH_BENCH_ES_URL, else a throwaway dfwatch.devno
    fresh index through `ElasticsearchStore.upsert`; then the shipped size with 1, 2, 3 requests
    in flight;
 3. for each corpus size, into fresh indices: dfwatch's write path (`with store.bulk_load():
-   store.upsert(batch)` per `--batch` documents, the shipped `es_bulk.TUNING`) and the bare
+   store.upsert(stream)`, the corpus as one stream as `index replay` and `index migrate` write
+   it, with the shipped `es_bulk.TUNING`; at the smallest size also one upsert per `--batch`
+   documents, as a crawl writes) and the bare
    library bound, `elasticsearch.helpers.bulk` with its defaults (one thread, 500 documents a
    request, the standard-library JSON serialiser) writing the same documents (the articles as
    dfwatch stores them, and their figure records) with refresh off too;
@@ -37,6 +39,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -161,13 +164,20 @@ class Indices:
         store.close()
 
 
-def dfwatch_load(store: ElasticsearchStore, path: Path, n: int, batch: int) -> dict[str, Any]:
+def dfwatch_load(store: ElasticsearchStore, path: Path, n: int, batch: int, stream: bool = True) -> dict[str, Any]:
+    """dfwatch's write path: the corpus as one stream through `store.upsert` (as `dfwatch index
+    replay` and `index migrate` write), or with `stream=False` one upsert per `batch` documents
+    (as a crawl writes), inside `store.bulk_load()`."""
     def run() -> None:
         with store.bulk_load(drop_replicas=True):
-            for docs in batches(path, n, batch):
-                store.upsert(docs)
+            if stream:
+                store.upsert(doc for docs in batches(path, n, batch) for doc in docs)
+            else:
+                for docs in batches(path, n, batch):
+                    store.upsert(docs)
 
-    result = measure(store.es, n, run, path="dfwatch", batch=batch, tuning=vars(store.bulk_tuning))
+    result = measure(store.es, n, run, path="dfwatch" if stream else f"dfwatch, {batch} a call", batch=batch,
+                     tuning=vars(store.bulk_tuning))
     result["indexed"] = store.count()
     restored = store.es.indices.get_settings(index=store.articles_write, name="index.refresh_interval")
     result["refresh_after"] = next(iter(restored.values()))["settings"]["index"]["refresh_interval"]
@@ -287,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     sweep_sizes = [int(x) for x in args.sweep.split(",")][:3 if args.quick else None]
     batch = min(args.batch, 500) if args.quick else args.batch
     path = corpus(max(sizes + [sweep_docs]))
-    results: dict[str, Any] = {"corpus": {"file": str(path), "seed": SEED}, "machine_at_start": machine()}
+    results: dict[str, Any] = {"corpus": {"file": str(path), "seed": SEED}, "machine_at_start": machine(),
+                               "batch": batch}
     with es_node() as (url, node):
         results["node"] = node
         indices = Indices(url)
@@ -300,7 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         results["threads"] = thread_sweep(indices, path, sweep_docs, batch, [1, 2] if args.quick else [1, 2, 3])
         results["loads"] = []
         for n in sizes:
-            for loader in (dfwatch_load, bare_load):
+            loaders: list[Callable[..., dict[str, Any]]] = [dfwatch_load, bare_load]
+            if n == sizes[0]:
+                loaders.append(partial(dfwatch_load, stream=False))
+            for loader in loaders:
                 store = indices.store()
                 try:
                     got = loader(store, path, n, batch)
@@ -338,6 +352,9 @@ def checks(results: dict[str, Any], sizes: list[int]) -> list[Check]:
                          ours["indexed"] == n))
         out.append(Check(f"refresh_interval restored after the {n}-doc load", 1.0, "1s",
                          ours["refresh_after"] == "1s"))
+    batched = loads.get((f"dfwatch, {results['batch']} a call", sizes[0]))
+    if batched:  # how much the stream gains over one upsert per batch (which waits for each batch)
+        results["stream_over_batches"] = round(loads[("dfwatch", sizes[0])]["docs_per_s"] / batched["docs_per_s"], 3)
     small, big = loads[("dfwatch", sizes[0])], loads[("dfwatch", sizes[-1])]
     if sizes[-1] > sizes[0]:
         growth = (big["seconds"] / sizes[-1]) / (small["seconds"] / sizes[0])

@@ -11,6 +11,8 @@ from typing import Any
 
 from dfwatch.store.base import Store
 
+GROUP_BYTES = 32 * 2**20  # spool files replayed through one upsert: a few thousand articles
+
 
 class Spool:
     def __init__(self, directory: Path) -> None:
@@ -35,12 +37,22 @@ class Spool:
         return sum(1 for f in self.files() for _ in _lines(f))
 
     def replay(self, store: Store) -> int:
-        """Write every spooled batch to the store; a file is deleted only after it is written."""
+        """Write every spooled batch to the store, oldest first; a file is deleted only after it is written.
+
+        Files go in groups of about GROUP_BYTES, each group streamed through one `upsert`, so a
+        long replay does not wait for the store between small files (es_bulk.Sender). A failure
+        keeps every file of the group it hit; writing them again is harmless (upsert by id)."""
         written = 0
-        for path in self.files():
-            docs = [json.loads(line) for line in _lines(path)]
-            written += store.upsert(docs)
-            path.unlink()
+        files = self.files()
+        while files:
+            group: list[Path] = []
+            size = 0
+            while files and (not group or size + files[0].stat().st_size <= GROUP_BYTES):
+                size += files[0].stat().st_size
+                group.append(files.pop(0))
+            written += store.upsert(json.loads(line) for path in group for line in _lines(path))
+            for path in group:
+                path.unlink()
         return written
 
 

@@ -107,6 +107,29 @@ def test_bulk_load_turns_refresh_off_and_restores_it_even_when_the_load_fails(st
     assert IndexManager(store.es, store.prefix).setup()["changes"] == []
 
 
+def test_a_stream_sends_as_it_reads_and_a_late_repeat_of_an_id_wins(store: ElasticsearchStore) -> None:
+    docs = [d for d in synthetic.articles(300, seed=13) if d["figures"]][:60]
+    fresh = list(synthetic.articles(40, seed=14, start=9000))
+    late = moved(docs[5], 2)  # docs[5] again, dozens of requests later, with other figures
+    store.bulk_tuning = es_bulk.Tuning(chunk_docs=20, min_chunk=20)  # many small requests, two in flight
+    seen_by_node: list[int] = []
+
+    def stream() -> Iterator[dict[str, Any]]:
+        yield from docs
+        store.es.indices.refresh(index=store.articles_write)
+        seen_by_node.append(store.count())  # written while the stream was still being read
+        yield late
+        yield from fresh
+
+    assert len(docs) > 40 and store.upsert(stream()) == len(docs) + 1 + 40
+    store.refresh()
+    assert seen_by_node[0] >= 20 and store.count() == len(docs) + 40
+    got = store.get(late["id"])
+    assert got is not None and got["figures"] == late["figures"]
+    expected = {f["id"] for d in [*docs[:5], late, *docs[6:], *fresh] for f in figure_docs(d)}
+    assert figure_ids(store) == expected
+
+
 def test_quick_benchmark_writes_positive_rates(es_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "DFWATCH_BENCH_ES_URL": es_url, "DFWATCH_BENCH_OUT": str(tmp_path),
            "DFWATCH_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
@@ -115,10 +138,12 @@ def test_quick_benchmark_writes_positive_rates(es_url: str, tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((tmp_path / "bulk_index.json").read_text(encoding="utf-8"))["results"]
     loads = {(r["path"], r["docs"]): r for r in result["loads"]}
-    assert set(loads) == {(p, n) for p in ("dfwatch", "helpers.bulk (defaults)") for n in (200, 400)}
+    assert set(loads) == {(p, n) for p in ("dfwatch", "helpers.bulk (defaults)") for n in (200, 400)} | {
+        ("dfwatch, 500 a call", 200)}  # the stream, the bare library, and (smallest size) one upsert per batch
     assert all(r["docs_per_s"] > 0 and r["indexed"] == r["docs"] for r in loads.values())
     assert loads[("dfwatch", 400)]["ratio_to_helpers_bulk"] > 0
     assert loads[("dfwatch", 400)]["refresh_after"] == "1s"
+    assert result["stream_over_batches"] > 0
     assert len(result["sweep"]) >= 2 and all(p["docs_per_s"] > 0 for p in result["sweep"])
     assert result["sqlite"]["docs_per_s"] > 0 and result["sqlite"]["indexed"] == 200
     assert result["rewrite"]["docs_per_s"] > 0

@@ -6,7 +6,7 @@ only talks to the node, and turns every client error into a StoreError that says
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -79,34 +79,66 @@ class ElasticsearchStore:
     bulk_tuning = es_bulk.TUNING  # request size and threads (benchmarks/bulk_index.py sweeps them)
 
     def upsert(self, docs: Iterable[dict[str, Any]]) -> int:
-        """Index articles (as `prepare` derives them) and replace their figure records.
+        """Index articles (as `prepare` derives them) and replace their figure records; returns
+        how many were given.
 
         New articles cost no lookup: each goes as a bulk `create` followed by its figure records,
         whose ids derive from article id and span (records.figure_docs). An article that exists
-        already refuses the create; only those take a second round (`_replace`) that deletes the
-        figure records their new version no longer has and overwrites them.
+        already refuses the create; only those take a second round (`_replace`, BATCH at a time)
+        that deletes the figure records their new version no longer has and overwrites them.
+
+        `docs` may be a stream of any length (a replay, a migration, a benchmark): requests go
+        out while the next documents are prepared (`es_bulk.Sender`), and memory holds only the
+        requests in flight. An id given twice: its last version wins, because a repeated id
+        waits until every write of the earlier version has answered.
         """
-        given = [prepare({**d, **{k: clean(d[k]) for k in ("title", "lead", "text") if isinstance(d.get(k), str)}})
-                 for d in docs]
-        batch = {d["id"]: d for d in given}  # an id given twice: its last version wins
-        if not batch:
-            return 0
-        actions: list[dict[str, Any]] = []
-        for d in batch.values():
-            actions.append({"_op_type": "create", "_index": self.articles_write, "_id": d["id"], "_source": d})
-            actions += [{"_op_type": "index", "_index": self.figures_write, "_id": f["id"],
-                         "_source": {**f, "story_id": d["story_id"]}} for f in figure_docs(d)]
-        with _errors(f"write to {self.articles_write}"):
-            results = es_bulk.send(self.es, actions, self.bulk_tuning)
-            _raise_rejected([item for op, item in results if es_bulk.failed(item) and not es_bulk.conflict(op, item)])
-            existing = [batch[item["_id"]] for op, item in results if es_bulk.conflict(op, item)]
+        size = len(docs) if isinstance(docs, Sized) else None
+        unsettled: set[str] = set()  # articles sent whose create has not answered, or waiting in `existing`
+        existing: dict[str, dict[str, Any]] = {}
+        count = 0
+
+        def replace() -> None:
             if existing:
-                self._replace(existing)
-        return len(given)
+                self._replace(list(existing.values()))
+                unsettled.difference_update(existing)
+                existing.clear()
+
+        def settle(results: list[es_bulk.Result]) -> None:
+            rejected = []
+            for op, item, doc in results:
+                if doc is not None and es_bulk.conflict(op, item):
+                    existing[doc["id"]] = doc
+                    continue
+                if doc is not None:
+                    unsettled.discard(doc["id"])
+                if es_bulk.failed(item):
+                    rejected.append(item)
+            _raise_rejected(rejected)
+            if len(existing) >= BATCH:
+                replace()
+
+        chunk = es_bulk.chunk_for(size, self.bulk_tuning) if size is not None else None
+        with _errors(f"write to {self.articles_write}"), es_bulk.Sender(self.es, self.bulk_tuning, chunk) as sender:
+            for given in docs:
+                d = prepare({**given, **{k: clean(given[k]) for k in ("title", "lead", "text")
+                                         if isinstance(given.get(k), str)}})
+                count += 1
+                if d["id"] in unsettled:  # the earlier version's writes answer first
+                    settle(sender.drain())
+                    replace()
+                unsettled.add(d["id"])
+                settle(sender.add({"_op_type": "create", "_index": self.articles_write, "_id": d["id"],
+                                   "_source": d}, d))
+                for f in figure_docs(d):
+                    settle(sender.add({"_op_type": "index", "_index": self.figures_write, "_id": f["id"],
+                                       "_source": {**f, "story_id": d["story_id"]}}))
+            settle(sender.drain())
+            replace()
+        return count
 
     def _replace(self, docs: list[dict[str, Any]]) -> None:
         """Overwrite stored articles, deleting the figure records their new versions lack (the
-        new ones are written already); a stale record may be gone already."""
+        new ones are written already or in flight); a stale record may be gone already."""
         keep = {f["id"] for d in docs for f in figure_docs(d)}
         stored = self._figure_ids([d["id"] for d in docs])
         actions = [{"_op_type": "index", "_index": self.articles_write, "_id": d["id"], "_source": d} for d in docs]
