@@ -12,6 +12,7 @@ from elasticsearch import Elasticsearch
 
 from dfwatch.fixtureweb import FixtureWeb
 from dfwatch.fixtureweb.catalog import articles
+from dfwatch.store.es_index import LATEST
 
 SEED_000 = "/news/2024/08/28/yoon-orders-deepfake-porn-crackdown.html"
 SITES = ("hanbit-times", "asia-wire", "police-press")
@@ -85,7 +86,7 @@ def test_crawl_into_elasticsearch_fills_the_alias(
 
     es = Elasticsearch(es_url)
     alias = f"{es_prefix}-articles"
-    assert list(es.indices.get_alias(name=alias)) == [f"{alias}-v2"]
+    assert list(es.indices.get_alias(name=alias)) == [f"{alias}-v{LATEST['articles']}"]
     resp = es.search(index=alias, query={"match": {"text": "telegram"}}, size=50)
     docs = {h["_source"]["url"]: h["_source"] for h in resp["hits"]["hits"]}
     seed = next(d for url, d in docs.items() if url.endswith(SEED_000))

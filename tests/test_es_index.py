@@ -15,7 +15,7 @@ from elasticsearch import BadRequestError, Elasticsearch
 from dfwatch.records import Article, Entity, Relevance, SourceRef, figure_docs
 from dfwatch.runs import Run
 from dfwatch.settings import StoreSettings
-from dfwatch.store.es_index import KINDS, IndexManager, build_template, index_run, read_alias, write_alias
+from dfwatch.store.es_index import KINDS, LATEST, IndexManager, build_template, index_run, read_alias, write_alias
 from dfwatch.store.prepare import prepare
 from dfwatch.stories import encode_signature, features
 from nlp.figures import extract_figures
@@ -36,6 +36,8 @@ def manager(es: Elasticsearch, es_prefix: str) -> Iterator[IndexManager]:
     mgr = IndexManager(es, es_prefix)
     yield mgr
     mgr.drop()  # indices and all three templates
+
+ART = LATEST["articles"]  # the newest articles mapping version
 
 
 def article(n: int, lang: str = "en", published: str = "2024-08-28T09:00:00+09:00") -> dict[str, Any]:
@@ -62,7 +64,7 @@ def a_run(source: str = "hanbit-times") -> Run:
 
 
 def test_build_template_adds_analyser_sub_fields_only_where_the_node_has_them() -> None:
-    full = build_template("articles", 2, {"english", "cjk", "nori"}, shards=3, replicas=1)
+    full = build_template("articles", None, {"english", "cjk", "nori"}, shards=3, replicas=1)
     props = full["mappings"]["properties"]
     assert set(props["title"]["fields"]) == {"raw", "en", "cjk", "ko"}
     assert props["text"]["fields"] == {"en": {"type": "text", "analyzer": "english"},
@@ -71,10 +73,10 @@ def test_build_template_adds_analyser_sub_fields_only_where_the_node_has_them() 
     assert props["lead"]["fields"] == {"en": {"type": "text", "analyzer": "english"}}
     assert full["settings"]["analysis"]["analyzer"]["dfwatch_nori"]["tokenizer"] == "nori_tokenizer"
     assert full["settings"]["number_of_shards"] == 3 and full["settings"]["number_of_replicas"] == 1
-    assert full["mappings"]["_meta"] == {"dfwatch_mapping_version": 2, "dfwatch_kind": "articles",
+    assert full["mappings"]["_meta"] == {"dfwatch_mapping_version": LATEST["articles"], "dfwatch_kind": "articles",
                                          "capabilities": ["cjk", "english", "nori"]}
 
-    minimal = build_template("articles", 2, set())
+    minimal = build_template("articles", None, set())
     props = minimal["mappings"]["properties"]
     assert "fields" not in props["text"] and set(props["title"]["fields"]) == {"raw"}
     assert "analysis" not in minimal["settings"] and minimal["mappings"]["_meta"]["capabilities"] == []
@@ -84,7 +86,14 @@ def test_build_template_adds_analyser_sub_fields_only_where_the_node_has_them() 
     for kind in KINDS:
         assert build_template(kind)["mappings"]["dynamic"] == "strict"
     v1 = build_template("articles", 1)["mappings"]["properties"]  # old installs were made from v1: v2 only adds
-    assert {k: v for k, v in props.items() if k in v1} == v1
+    v2 = build_template("articles", 2)["mappings"]["properties"]
+    assert {k: v for k, v in v2.items() if k in v1} == v1
+    # v3 indexes less: entity text, label and span and the figures live in _source only
+    assert set(props) == set(v2) and {k: v for k, v in props.items() if k not in ("entities", "figures")} == \
+        {k: v for k, v in v2.items() if k not in ("entities", "figures")}
+    assert props["entities"]["properties"]["norm"] == {"type": "keyword"}
+    assert all(props["entities"]["properties"][f]["index"] is False for f in ("text", "label", "start", "end"))
+    assert props["figures"] == {"type": "object", "enabled": False}
 
 
 def test_setup_creates_aliases_and_is_idempotent(manager: IndexManager, es: Elasticsearch, es_prefix: str) -> None:
@@ -93,7 +102,7 @@ def test_setup_creates_aliases_and_is_idempotent(manager: IndexManager, es: Elas
     assert len(first["changes"]) == 6  # a template and an index per kind
     assert manager.setup() == {"capabilities": [], "changes": [], "pending": []}
     assert IndexManager(es, es_prefix).setup()["changes"] == []  # a fresh manager (new probe) too
-    for kind, version in (("articles", 2), ("figures", 2), ("runs", 1)):
+    for kind, version in (("articles", ART), ("figures", 2), ("runs", 1)):
         index = f"{es_prefix}-{kind}-v{version}"
         aliases = es.indices.get_alias(index=index)[index]["aliases"]
         assert aliases == {read_alias(es_prefix, kind): {"is_write_index": False},
@@ -109,7 +118,7 @@ def test_probe_finds_no_optional_analysers_on_the_minimal_node(manager: IndexMan
     index = manager.read_index("articles")
     assert index is not None
     meta = es.indices.get_mapping(index=index)[index]["mappings"]["_meta"]
-    assert meta == {"dfwatch_mapping_version": 2, "dfwatch_kind": "articles", "capabilities": []}
+    assert meta == {"dfwatch_mapping_version": LATEST["articles"], "dfwatch_kind": "articles", "capabilities": []}
     # the full distribution's variant is refused here: what the probe protects against
     with pytest.raises(BadRequestError, match="english"):
         es.indices.create(index=f"{manager.prefix}-probe", **build_template("articles", capabilities={"english"}))
@@ -223,10 +232,10 @@ def test_cli_index_setup_status_migrate(es_url: str, es_prefix: str, env: dict[s
     assert kinds["runs"]["read_index"] == f"{es_prefix}-runs-v1" and not kinds["runs"]["needs_migration"]
     migrate = run_dfwatch("index", "migrate", env=env)
     assert migrate.returncode == 0, migrate.stderr
-    assert f"articles: {es_prefix}-articles-v1 (v1) -> {es_prefix}-articles-v2 (v2): copied 0" in migrate.stdout
+    assert f"articles: {es_prefix}-articles-v1 (v1) -> {es_prefix}-articles-v{ART} (v{ART}): copied 0" in migrate.stdout
     assert f"runs: {es_prefix}-runs-v1 is up to date" in migrate.stdout
     text = run_dfwatch("index", "status", env=env)
-    assert f"articles: {es_prefix}-articles -> {es_prefix}-articles-v2 (v2 of 2, 0 documents)" in text.stdout
+    assert f"articles: {es_prefix}-articles -> {es_prefix}-articles-v{ART} (v{ART} of {ART}, 0 documents)" in text.stdout
     assert "migrate" not in text.stdout
 
 
@@ -252,7 +261,7 @@ def test_concurrent_setups_both_succeed(manager: IndexManager, es_url: str, es_p
         c.close()
     assert all(r["pending"] == [] for r in results)
     status = manager.status()["kinds"]
-    assert [status[k]["read_index"] for k in KINDS] == [f"{es_prefix}-articles-v2", f"{es_prefix}-figures-v2",
+    assert [status[k]["read_index"] for k in KINDS] == [f"{es_prefix}-articles-v{ART}", f"{es_prefix}-figures-v2",
                                                         f"{es_prefix}-runs-v1"]
     assert all(status[k]["write_index"] == status[k]["read_index"] and not status[k]["other_indices"] for k in KINDS)
 

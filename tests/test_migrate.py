@@ -1,4 +1,5 @@
-"""`index migrate` on the real node: v1 → v2 with searches answering throughout, --force, resume."""
+"""`index migrate` on the real node: v1 and v2 → the newest version with searches answering throughout,
+--force, resume."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import BadRequestError, Elasticsearch, helpers
 from test_es_index import article, make_old_layout
 
 from dfwatch.records import figure_docs
-from dfwatch.store.es_index import IndexManager
+from dfwatch.store.es_index import LATEST, IndexManager, build_template
 from dfwatch.store.prepare import prepare
 
 N = 2000
 KOREAN = 20  # of the N, every 100th is Korean: their text_ko is derived during the migration
+ART = LATEST["articles"]  # the newest articles mapping version
 
 
 @pytest.fixture
@@ -74,7 +76,7 @@ class SearchLoop(threading.Thread):
         self.es.close()
 
 
-def test_migrate_v1_to_v2_while_searches_keep_answering(manager: IndexManager, es: Elasticsearch,
+def test_migrate_v1_to_the_newest_while_searches_keep_answering(manager: IndexManager, es: Elasticsearch,
                                                         es_url: str) -> None:
     prefix = manager.prefix
     make_old_layout(es, prefix)
@@ -104,7 +106,7 @@ def test_migrate_v1_to_v2_while_searches_keep_answering(manager: IndexManager, e
     loop.join(timeout=15)
 
     arts, figs = (next(m for m in report.migrated if m.kind == k) for k in ("articles", "figures"))
-    print(f"\nmigrate v1 -> v2: {n_articles} articles ({arts.copied} copied, {arts.kept_newer} kept as written "
+    print(f"\nmigrate v1 -> v{ART}: {n_articles} articles ({arts.copied} copied, {arts.kept_newer} kept as written "
           f"meanwhile, {arts.new_count} in {arts.new_index}) in {arts.seconds:.2f}s; {n_figures} figures "
           f"({figs.copied} copied) in {figs.seconds:.2f}s; searches on {manager.read('articles')}: "
           f"{loop.ok} answered ({during} during the migration), {loop.failed} failed")
@@ -112,7 +114,7 @@ def test_migrate_v1_to_v2_while_searches_keep_answering(manager: IndexManager, e
     assert during >= 150 and loop.ok >= 250
     assert report.up_to_date == {"runs": f"{prefix}-runs-v1"}
     assert (arts.old_index, arts.new_index, arts.old_version, arts.new_version) == (
-        f"{prefix}-articles-v1", f"{prefix}-articles-v2", 1, 2)
+        f"{prefix}-articles-v1", f"{prefix}-articles-v{ART}", 1, ART)
     assert arts.copied + arts.kept_newer == n_articles and arts.kept_newer == 1  # the update was not overwritten
     assert arts.new_count == n_articles + 1 and figs.copied == figs.new_count == n_figures
     assert arts.old_deleted and not es.indices.exists(index=f"{prefix}-articles-v1")
@@ -120,7 +122,7 @@ def test_migrate_v1_to_v2_while_searches_keep_answering(manager: IndexManager, e
     es.indices.refresh(index=manager.read("articles"))
     assert es.count(index=manager.read("articles"))["count"] == n_articles + 1
     got = es.get(index=manager.read("articles"), id=f"a{N - 1:05d}")
-    assert got["_index"] == f"{prefix}-articles-v2" and got["_source"]["title"].endswith("during the migration")
+    assert got["_index"] == f"{prefix}-articles-v{ART}" and got["_source"]["title"].endswith("during the migration")
     assert es.exists(index=manager.read("articles"), id="fresh")
     # derived fields were computed for the v1 documents
     ko = es.get(index=manager.read("articles"), id="a00100")["_source"]
@@ -136,7 +138,7 @@ def test_migrate_v1_to_v2_while_searches_keep_answering(manager: IndexManager, e
     assert manager.setup()["changes"] == [] and manager.setup()["pending"] == []
 
 
-def test_force_rebuilds_v2_as_v2_and_setup_stays_idempotent(manager: IndexManager, es: Elasticsearch) -> None:
+def test_force_rebuilds_the_newest_version_as_itself_and_setup_stays_idempotent(manager: IndexManager, es: Elasticsearch) -> None:
     prefix = manager.prefix
     manager.setup()
     docs = [prepare(article(n)) for n in range(300)]
@@ -146,13 +148,13 @@ def test_force_rebuilds_v2_as_v2_and_setup_stays_idempotent(manager: IndexManage
     report = manager.migrate(force=True, keep_old=True)
     arts = report.migrated[0]
     assert [m.kind for m in report.migrated] == ["articles", "figures", "runs"]
-    assert (arts.old_index, arts.new_index) == (f"{prefix}-articles-v2", f"{prefix}-articles-v2-r2")
+    assert (arts.old_index, arts.new_index) == (f"{prefix}-articles-v{ART}", f"{prefix}-articles-v{ART}-r2")
     assert arts.copied == arts.new_count == 300 and not arts.old_deleted
-    assert es.get(index=manager.read("articles"), id="a00007")["_index"] == f"{prefix}-articles-v2-r2"
-    assert manager.status()["kinds"]["articles"]["other_indices"] == [f"{prefix}-articles-v2"]  # kept, no alias
-    assert es.indices.get_alias(index=f"{prefix}-articles-v2")[f"{prefix}-articles-v2"]["aliases"] == {}
+    assert es.get(index=manager.read("articles"), id="a00007")["_index"] == f"{prefix}-articles-v{ART}-r2"
+    assert manager.status()["kinds"]["articles"]["other_indices"] == [f"{prefix}-articles-v{ART}"]  # kept, no alias
+    assert es.indices.get_alias(index=f"{prefix}-articles-v{ART}")[f"{prefix}-articles-v{ART}"]["aliases"] == {}
     again = manager.migrate(force=True)
-    assert again.migrated[0].new_index == f"{prefix}-articles-v2-r3" and again.migrated[0].new_count == 300
+    assert again.migrated[0].new_index == f"{prefix}-articles-v{ART}-r3" and again.migrated[0].new_count == 300
     assert manager.setup() == {"capabilities": [], "changes": [], "pending": []}
 
 
@@ -168,10 +170,41 @@ def test_an_interrupted_migration_resumes(manager: IndexManager, es: Elasticsear
         manager.migrate(batch_size=500, progress=crash)
     # half-way: reads still on v1 (all documents), writes already on v2 (one batch copied)
     assert manager.read_index("articles") == f"{prefix}-articles-v1"
-    assert manager.write_index("articles") == f"{prefix}-articles-v2"
+    assert manager.write_index("articles") == f"{prefix}-articles-v{ART}"
     assert any("migration is under way" in p for p in manager.setup()["pending"])
     report = manager.migrate(batch_size=500)
     arts = report.migrated[0]
-    assert arts.resumed and arts.new_index == f"{prefix}-articles-v2"
+    assert arts.resumed and arts.new_index == f"{prefix}-articles-v{ART}"
     assert arts.kept_newer == 500 and arts.copied == N - 500 and arts.new_count == N
     assert manager.status()["kinds"]["articles"]["needs_migration"] is False
+
+
+def test_a_v2_install_migrates_to_v3_which_keeps_entities_and_figures_in_source_only(
+        manager: IndexManager, es: Elasticsearch) -> None:
+    """v3 stops indexing each entity's text, label and span and the articles' copy of their figures
+    (bulk loads cost the node less); the documents keep them, and entity filters and facets still work."""
+    prefix = manager.prefix
+    for kind in ("articles", "figures"):  # what dfwatch's setup made before v3
+        alias = f"{prefix}-{kind}"
+        es.indices.create(index=f"{alias}-v2", aliases={alias: {"is_write_index": False},
+                                                       f"{alias}-write": {"is_write_index": True}},
+                          **build_template(kind, 2))
+    docs = [prepare(article(n)) for n in range(50)]
+    assert all(d["figures"] and d["entities"] for d in docs)
+    helpers.bulk(es, ({"_index": f"{prefix}-articles-write", "_id": d["id"], "_source": d} for d in docs),
+                 refresh=True)
+    by_text = {"term": {"entities.text": "Korean National Police Agency"}}
+    assert es.count(index=manager.read("articles"), query=by_text)["count"] == 50  # indexed on v2
+    assert f"articles: {prefix}-articles-v2 has mapping v2; `dfwatch index migrate` rebuilds it as v3" \
+        in manager.setup()["pending"]
+    report = manager.migrate()
+    assert [(m.kind, m.old_version, m.new_version, m.copied) for m in report.migrated] == [("articles", 2, 3, 50)]
+    got = es.get(index=manager.read("articles"), id=docs[7]["id"])
+    assert got["_index"] == f"{prefix}-articles-v3"
+    assert got["_source"]["entities"] == docs[7]["entities"] and got["_source"]["figures"] == docs[7]["figures"]
+    with pytest.raises(BadRequestError, match="not indexed"):
+        es.count(index=manager.read("articles"), query=by_text)
+    assert es.count(index=manager.read("articles"),
+                    query={"term": {"entity_keys": "korean national police agency"}})["count"] == 50
+    facet = es.search(index=manager.read("articles"), size=0, aggs={"e": {"terms": {"field": "entities.norm"}}})
+    assert facet["aggregations"]["e"]["buckets"] == [{"key": "Korean National Police Agency", "doc_count": 50}]

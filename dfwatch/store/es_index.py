@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KINDS = ("articles", "figures", "runs")
-LATEST = {"articles": 2, "figures": 2, "runs": 1}  # newest template version per kind
+LATEST = {"articles": 3, "figures": 2, "runs": 1}  # newest template version per kind
 # capability -> how `_analyze` finds it on the node
 PROBES: dict[str, dict[str, Any]] = {
     "english": {"analyzer": "english"},
