@@ -51,7 +51,6 @@ MAX_TERMS = 65_536  # index.max_terms_count: values in one terms query
 MAX_WINDOW = 10_000  # index.max_result_window: the deepest `from + size` Elasticsearch pages to
 MAX_ENTITIES = 20
 ENTITY_SAMPLE = 10  # articles an entity's label is read from
-PAIRS = 200  # (story, instant) pairs in one request for the stories' first articles
 NUMBER = (int, float)
 
 
@@ -308,59 +307,43 @@ def only_stories(body: dict[str, Any], story_ids: list[str]) -> dict[str, Any]:
     return body
 
 
-def histogram_body(req: SearchRequest, interval: str, top_stories: int,
-                   titles_of: list[str] | None = None) -> dict[str, Any]:
-    """Articles per bucket with their `top_stories` biggest stories and the instant each began in
-    the bucket, and the total (counting is free next to the aggregation). Their titles (the
-    earliest article of a story in the bucket) come from `earliest_bodies`, or, with `titles_of`
-    (the stories found so), from a `top_hits` per story bucket over those stories' articles alone."""
+def histogram_body(req: SearchRequest, interval: str, top_stories: int) -> dict[str, Any]:
+    """Articles per bucket with their `top_stories` biggest stories, and the total (counting is free
+    next to the aggregation). Their first articles come from `firsts_body`."""
     buckets = _histogram(interval)
-    if titles_of is not None:
-        buckets["aggs"] = {"stories": {"terms": {"field": "story_id", "size": max(len(titles_of), 1)},
-                                       "aggs": {"first": _earliest(["id", "title"])}}}
-        return only_stories({"size": 0, "query": article_query(req), "aggs": {"buckets": buckets}}, titles_of)
     if top_stories > 0:
-        buckets["aggs"] = {"stories": {"terms": {"field": "story_id", "size": top_stories, "order": BY_COUNT},
-                                       "aggs": {"since": {"min": {"field": "published_at"}}}}}
+        buckets["aggs"] = {"stories": {"terms": {"field": "story_id", "size": top_stories, "order": BY_COUNT}}}
     return {"size": 0, "query": article_query(req), "aggs": {"buckets": buckets}, "track_total_hits": True}
 
 
-def story_starts(resp: dict[str, Any]) -> dict[tuple[str, str], int]:
-    """(bucket, story) -> the epoch millisecond of the story's earliest article in the bucket."""
-    return {(b["key_as_string"], str(s["key"])): int(s["since"]["value"])
-            for b in resp["aggregations"]["buckets"]["buckets"] for s in (b.get("stories") or {}).get("buckets", [])}
+def firsts_body(req: SearchRequest, interval: str, story_ids: list[str]) -> dict[str, Any]:
+    """Per bucket and story of `story_ids` (those a histogram shows), the story's first article there:
+    the one a `top_hits` sorted oldest, then by id would pick, as a terms aggregation on id ordered
+    so, of size 1, with the title (from `title.raw`: reading `_source` cost more than the search).
+    Over those stories' articles alone, aggregations cost less than a `top_hits` per bucket or a
+    search for the articles at each (story, instant); `map` spares building global ordinals of id
+    and title for the few articles involved."""
+    first = {"terms": {"field": "id", "size": 1, "order": [{"at": "asc"}, {"_key": "asc"}], "execution_hint": "map"},
+             "aggs": {"at": {"min": {"field": "published_at"}},
+                      "title": {"terms": {"field": "title.raw", "size": 1, "execution_hint": "map"}}}}
+    buckets = _histogram(interval)
+    buckets["aggs"] = {"stories": {"terms": {"field": "story_id", "size": max(len(story_ids), 1)},
+                                   "aggs": {"first": first}}}
+    return only_stories({"size": 0, "query": article_query(req), "aggs": {"buckets": buckets}}, story_ids)
 
 
-def earliest_bodies(req: SearchRequest, starts: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    """The matching articles of each (story, instant) in `starts`, id first (so the first of each pair
-    is the one a `top_hits` sorted oldest then by id picks), PAIRS pairs a request."""
-    bodies = []
-    for i in range(0, len(starts), PAIRS):
-        chunk = starts[i:i + PAIRS]
-        query = article_query(req)
-        query["bool"]["filter"].append({"bool": {"minimum_should_match": 1, "should": [
-            {"bool": {"filter": [{"term": {"story_id": story}}, {"range": {"published_at": {
-                "gte": at, "lte": at, "format": "epoch_millis"}}}]}} for story, at in chunk]}})
-        bodies.append({"query": query, "size": min(MAX_WINDOW, 4 * len(chunk)), "track_total_hits": True,
-                       "sort": [{"id": "asc"}], "_source": False, "stored_fields": "_none_",
-                       "docvalue_fields": ["id", "story_id", "title.raw",
-                                           {"field": "published_at", "format": "epoch_millis"}]})
-    return bodies
-
-
-def earliest(resps: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[str, str | None]] | None:
-    """(story, instant) -> (id, title) of its first article (`earliest_bodies`); None if a response
-    was cut short. Titles are read from doc values (reading each article's _source costs more than
-    the search itself), so a title too long for `title.raw` (or none) is None; `titles_body` reads those."""
-    out: dict[tuple[str, int], tuple[str, str | None]] = {}
-    for resp in resps:
-        hits = resp["hits"]["hits"]
-        if resp["hits"]["total"]["value"] > len(hits):
-            return None
-        for h in hits:
-            f = h["fields"]
-            titles_ = f.get("title.raw") or [None]
-            out.setdefault((str(f["story_id"][0]), int(float(f["published_at"][0]))), (str(f["id"][0]), titles_[0]))
+def firsts(resp: dict[str, Any], shown: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(bucket, story) -> (id, title) of the story's first article in the bucket, for the pairs in
+    `shown` (`firsts_body`); the title is None where `title.raw` has none (too long, or no title):
+    `titles_body` reads those."""
+    out: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for b in resp["aggregations"]["buckets"]["buckets"]:
+        for s in b["stories"]["buckets"]:
+            pair = (b["key_as_string"], str(s["key"]))
+            if pair in shown and s["first"]["buckets"]:
+                first = s["first"]["buckets"][0]
+                titled = first["title"]["buckets"]
+                out[pair] = (str(first["key"]), str(titled[0]["key"]) if titled else None)
     return out
 
 
@@ -401,24 +384,29 @@ def date_span(resp: dict[str, Any]) -> tuple[str | None, str | None]:
     return utc_iso(aggs["first"]["value"]), utc_iso(aggs["last"]["value"])
 
 
+STORY_TOP = ["id", "title", "lead"]  # what a story shows of its first article
 STORY_ORDER = {"first_seen": [{"first": "asc"}, {"_key": "asc"}], "last_seen": [{"last": "desc"}, {"_key": "asc"}],
                "size": BY_COUNT}
 
 
-def stories_body(req: SearchRequest, size: int, order: str, only: list[str] | None = None) -> dict[str, Any]:
+def stories_body(req: SearchRequest, size: int, order: str, only: list[str] | None = None,
+                 top: bool = True) -> dict[str, Any]:
     """Stories as a terms aggregation on story_id (`only` these, if given). Ordering terms by a
     sub-aggregation is exact on one shard (dfwatch's indices have one); on several it is
     approximate, as Elasticsearch documents. It collects the sub-aggregations of every story
-    matched, so the store first finds the stories to show (`story_ids_body`) and passes them."""
+    matched, so the store first finds the stories to show (`story_ids_body`) and passes them.
+    `top=False` leaves out each story's first article (`story_heads` has them)."""
     if order not in STORY_ORDER:
         raise ValueError(f"order must be one of {', '.join(STORY_ORDER)}")
     first = {"min": {"field": "published_at"}}
+    per_story: dict[str, Any] = {
+        "first": first, "last": {"max": {"field": "published_at"}},
+        "sources": {"terms": {"field": "source.id", "size": 50, "order": [{"first": "asc"}, {"_key": "asc"}]},
+                    "aggs": {"first": first}}}
+    if top:
+        per_story["top"] = _earliest(STORY_TOP)
     body = {"size": 0, "query": article_query(req), "aggs": {"stories": {
-        "terms": {"field": "story_id", "size": max(size, 1), "order": STORY_ORDER[order]},
-        "aggs": {"first": first, "last": {"max": {"field": "published_at"}},
-                 "sources": {"terms": {"field": "source.id", "size": 50, "order": [{"first": "asc"}, {"_key": "asc"}]},
-                             "aggs": {"first": first}},
-                 "top": _earliest(["id", "title", "lead"])}}}}
+        "terms": {"field": "story_id", "size": max(size, 1), "order": STORY_ORDER[order]}, "aggs": per_story}}}
     return body if only is None else only_stories(body, only)
 
 
@@ -426,7 +414,9 @@ def story_ids_body(req: SearchRequest, size: int, order: str) -> dict[str, Any]:
     """The ids of the `size` stories `stories_body` puts first, without its per-story work: by size,
     a bare terms aggregation; by first or last appearance, the matching articles oldest (newest)
     first collapsed on story_id, the story id breaking ties as the terms order does. A story
-    without dates comes last either way, as a missing min (max) does in the terms order."""
+    without dates comes last either way, as a missing min (max) does in the terms order. Oldest
+    first, the article id breaks ties within a story, so each hit is its story's first article
+    as `stories_body`'s `top` picks it, and carries what a story shows of it (`story_heads`)."""
     if order not in STORY_ORDER:
         raise ValueError(f"order must be one of {', '.join(STORY_ORDER)}")
     query = article_query(req)
@@ -434,10 +424,11 @@ def story_ids_body(req: SearchRequest, size: int, order: str) -> dict[str, Any]:
         return {"size": 0, "query": query, "aggs": {"stories": {
             "terms": {"field": "story_id", "size": max(size, 1), "order": BY_COUNT}}}}
     query["bool"]["filter"].append({"exists": {"field": "story_id"}})
-    direction = "asc" if order == "first_seen" else "desc"
-    return {"query": query, "size": max(size, 1), "_source": False, "track_total_hits": False,
-            "collapse": {"field": "story_id"},
-            "sort": [{"published_at": {"order": direction, "missing": "_last"}}, {"story_id": "asc"}]}
+    if order == "last_seen":
+        return {"query": query, "size": max(size, 1), "_source": False, "track_total_hits": False,
+                "collapse": {"field": "story_id"}, "sort": [NEWEST, {"story_id": "asc"}]}
+    return {"query": query, "size": max(size, 1), "_source": STORY_TOP, "track_total_hits": False,
+            "collapse": {"field": "story_id"}, "sort": [OLDEST, {"story_id": "asc"}, {"id": "asc"}]}
 
 
 def story_ids(resp: dict[str, Any]) -> list[str]:
@@ -446,10 +437,19 @@ def story_ids(resp: dict[str, Any]) -> list[str]:
     return [str(h["fields"]["story_id"][0]) for h in resp["hits"]["hits"]]
 
 
-def stories(resp: dict[str, Any], size: int) -> list[Story]:
+def story_heads(resp: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """story id -> its first article's `STORY_TOP` fields, from a first-seen `story_ids_body` response."""
+    return {str(h["fields"]["story_id"][0]): h.get("_source", {}) for h in resp["hits"]["hits"]}
+
+
+def stories(resp: dict[str, Any], size: int, heads: dict[str, dict[str, Any]] | None = None) -> list[Story]:
+    """Stories from `stories_body`, their first articles from its `top`, else from `heads`."""
     out = []
     for b in resp["aggregations"]["stories"]["buckets"][:size]:
-        top = b["top"]["hits"]["hits"][0]["_source"] if b["top"]["hits"]["hits"] else {}
+        if heads is not None:
+            top = heads.get(str(b["key"]), {})
+        else:
+            top = b["top"]["hits"]["hits"][0]["_source"] if b["top"]["hits"]["hits"] else {}
         out.append(Story(story_id=str(b["key"]), first_seen=utc_iso(b["first"]["value"]),
                          last_seen=utc_iso(b["last"]["value"]), article_count=int(b["doc_count"]),
                          sources=[str(s["key"]) for s in b["sources"]["buckets"]], title=top.get("title", ""),
@@ -472,16 +472,29 @@ def entity_buckets_body(req: SearchRequest, interval: str, entities: list[str]) 
         "aggs": {"histogram": _histogram(interval)}}}}
 
 
+def scored(req: SearchRequest) -> bool:
+    """Whether `req`'s articles differ in score (it has words); without, every match scores the same."""
+    return text_query(req.q) != {"match_all": {}}
+
+
 def entity_sample_body(req: SearchRequest, entity: str) -> dict[str, Any]:
     """The sample an entity's label is read from: the 10 best-scoring matching articles that mention
-    it (what a `top_hits` under its terms bucket held), as the bucket's `pairs` (`entity_trends`).
-    The label is the one most often paired with the name there: the mapping keeps entities as
-    plain objects, not nested, so no aggregation can pair them. One request per entity, so
-    Elasticsearch reads the samples' `_source` in parallel (in one request, it reads them in turn)."""
+    it, as the bucket's `pairs` (`entity_trends`). The label is the one most often paired with the
+    name there: the mapping keeps entities as plain objects, not nested, so no aggregation can pair
+    them. Where every match scores the same (`scored`), this search stops at the 10th article."""
     query = article_query(req)
     query["bool"]["filter"].append({"term": {"entities.norm": entity}})
     return {"query": query, "size": ENTITY_SAMPLE, "_source": ["entities.norm", "entities.label"],
             "track_total_hits": False}
+
+
+def entity_samples_body(req: SearchRequest, entities: list[str]) -> dict[str, Any]:
+    """`entity_sample_body` for every entity of `entities` in one request, a `top_hits` per entity
+    (under `pairs`): where matches differ in score, the query runs once for them all instead of
+    once per entity, which costs less although Elasticsearch runs the searches in parallel."""
+    return {"size": 0, "query": article_query(req), "aggs": {"entities": {
+        "filters": {"filters": [{"term": {"entities.norm": e}} for e in entities]},
+        "aggs": {"pairs": {"top_hits": {"size": ENTITY_SAMPLE, "_source": ["entities.norm", "entities.label"]}}}}}}
 
 
 def entity_trends(resp: dict[str, Any], size: int) -> list[EntityTrend]:

@@ -7,6 +7,8 @@ Elasticsearch collects for every bucket it considers — for stories ordered by 
 every story matched. A plan's first round finds the buckets, story ids and entities with cheap
 requests; its second reads titles, story details and label samples for those few alone, with
 the requests that answered before (`es_query`) narrowed to them, so the answers are the same.
+Each round is a few requests in all, so a timeline costs Elasticsearch a pass over the
+matching articles per plan, not one per story (nor per entity, where the query has words).
 
 A plan is a generator: it yields a round (a list of request bodies on the articles index),
 receives their responses in order, and returns its result. Pure, so it is tested without a node.
@@ -32,54 +34,52 @@ def date_span(req: SearchRequest) -> Plan[tuple[str | None, str | None]]:
 
 
 def histogram(req: SearchRequest, interval: str, top_stories: int) -> Plan[tuple[int, list[Bucket]]]:
-    """(articles matching, buckets with their top stories): the stories by count with the instant each
-    began in its bucket, then the articles of those stories at those instants, the first of each
-    (by id) being the earliest article of the story in the bucket, whose title the bucket shows."""
+    """(articles matching, buckets with their top stories): the stories by count, then the first
+    article of each in its bucket (`es_query.firsts_body`), whose title the bucket shows."""
     (resp,) = yield [Q.histogram_body(req, interval, top_stories)]
-    found, starts = Q.buckets(resp), Q.story_starts(resp)
-    if starts:
-        firsts = Q.earliest((yield Q.earliest_bodies(req, sorted({(s, at) for (_, s), at in starts.items()}))))
-        if firsts is not None:
-            untitled = sorted({article_id for article_id, title in firsts.values() if title is None})
-            long_titles = Q.titles((yield [Q.titles_body(untitled)])[0]) if untitled else {}
-            refs = {}
-            for (bucket, story), at in starts.items():
-                if (story, at) in firsts:
-                    article_id, title = firsts[story, at]
-                    title = long_titles.get(article_id, "") if title is None else title
-                    refs[bucket, story] = StoryRef(story, 0, title, article_id)
-        else:  # more articles share those instants than a page holds: one top_hits per (bucket, story)
-            (titled,) = yield [Q.histogram_body(req, interval, top_stories,
-                                                titles_of=sorted({s for _, s in starts}))]
-            refs = {(b.key, s.story_id): s for b in Q.buckets(titled) for s in b.stories}
+    found = Q.buckets(resp)
+    shown = {(b.key, s.story_id) for b in found for s in b.stories}
+    if shown:
+        (answer,) = yield [Q.firsts_body(req, interval, sorted({story for _, story in shown}))]
+        firsts = Q.firsts(answer, shown)
+        untitled = sorted({article_id for article_id, title in firsts.values() if title is None})
+        long_titles = Q.titles((yield [Q.titles_body(untitled)])[0]) if untitled else {}
         for b in found:
-            b.stories = [_titled(s, refs.get((b.key, s.story_id))) for s in b.stories]
+            b.stories = [_titled(s, firsts.get((b.key, s.story_id)), long_titles) for s in b.stories]
     return int(resp["hits"]["total"]["value"]), found
 
 
-def _titled(ref: StoryRef, titled: StoryRef | None) -> StoryRef:
-    return ref if titled is None else replace(ref, title=titled.title, article_id=titled.article_id)
+def _titled(ref: StoryRef, first: tuple[str, str | None] | None, long_titles: dict[str, str]) -> StoryRef:
+    if first is None:
+        return ref
+    article_id, title = first
+    return replace(ref, title=long_titles.get(article_id, "") if title is None else title, article_id=article_id)
 
 
 def stories(req: SearchRequest, size: int, order: str) -> Plan[list[Story]]:
-    """The `size` first stories in `order`: their ids, then their aggregates (`es_query.stories_body`)."""
+    """The `size` first stories in `order`: their ids (first seen: with their first articles), then
+    their aggregates (`es_query.stories_body`)."""
     (resp,) = yield [Q.story_ids_body(req, size, order)]
     ids = Q.story_ids(resp)[:max(size, 0)]
     if not ids:
         return []
-    (resp,) = yield [Q.stories_body(req, len(ids), order, only=ids)]
-    return Q.stories(resp, size)
+    heads = Q.story_heads(resp) if order == "first_seen" else None
+    (resp,) = yield [Q.stories_body(req, len(ids), order, only=ids, top=heads is None)]
+    return Q.stories(resp, size, heads)
 
 
 def entity_trends(req: SearchRequest, interval: str, size: int) -> Plan[list[EntityTrend]]:
-    """The entities, then their buckets and one label sample per entity (in one round)."""
+    """The entities, then their buckets and label samples (in one round): the samples in one request
+    where matches differ in score, else a search per entity (each stops at its 10th article)."""
     (resp,) = yield [Q.entity_trends_body(req, size)]
     found = resp["aggregations"]["entities"]["buckets"][:max(size, 0)]
     if found:
         keys = [str(b["key"]) for b in found]
-        (buckets, *samples) = yield [Q.entity_buckets_body(req, interval, keys),
-                                     *(Q.entity_sample_body(req, k) for k in keys)]
-        for b, counted, sample in zip(found, buckets["aggregations"]["entities"]["buckets"], samples, strict=True):
+        together = Q.scored(req)
+        samples = [Q.entity_samples_body(req, keys)] if together else [Q.entity_sample_body(req, k) for k in keys]
+        (buckets, *sampled) = yield [Q.entity_buckets_body(req, interval, keys), *samples]
+        pairs = [b["pairs"] for b in sampled[0]["aggregations"]["entities"]["buckets"]] if together else sampled
+        for b, counted, sample in zip(found, buckets["aggregations"]["entities"]["buckets"], pairs, strict=True):
             b["histogram"], b["pairs"] = counted["histogram"], sample
     resp["aggregations"]["entities"]["buckets"] = found
     return Q.entity_trends(resp, size)
