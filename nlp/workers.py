@@ -5,7 +5,10 @@ for every call and ships whole Docs back (token arrays, the tok2vec tensor and t
 data), which made the stage 0.59 of bare spaCy with 2 processes. Here the workers are
 started once (spawned: the crawl process runs threads, which fork does not copy safely),
 each builds the pipelines once, and a batch travels as `Passage`s (text and date) and comes
-back as `Analysis` records (entities, figures, relevance): a few kB each way.
+back as `Analysis` records (entities, figures, relevance): a few kB each way. The enrich
+stage sends a batch and its Korean articles' stem texts as one task (`analyze_and_stem`).
+Measured in a crawl, the worker spends all but ~0.2 % of its CPU inside those calls:
+pickling and queueing cost next to nothing (docs/performance.md).
 
 A crawl's CPU goes mostly to NLP (benchmarks/pipeline.py measures it), so moving it into
 another process lets fetching and extraction use the second core meanwhile.
@@ -44,6 +47,11 @@ def _stems(texts: list[str]) -> list[str]:
     return [stem_text(t) for t in texts]
 
 
+def _analyze_and_stem(passages: list[Passage], texts: list[str]) -> tuple[list[Analysis], list[str]]:
+    """A crawl batch's analyses and its Korean articles' stems, in one call (one round trip)."""
+    return _analyze(passages), _stems(texts)
+
+
 def _usage() -> tuple[float, float]:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_maxrss / 1024, r.ru_utime + r.ru_stime
@@ -78,6 +86,10 @@ class AnalyzerPool:
     def stems(self, texts: list[str]) -> Future[list[str]]:
         """The Korean search stems of `texts` (`dfwatch.search.korean.stem_text`), computed in a worker."""
         return self.executor.submit(_stems, texts)
+
+    def analyze_and_stem(self, passages: list[Passage], texts: list[str]) -> Future[tuple[list[Analysis], list[str]]]:
+        """`submit(passages)` and `stems(texts)` as one task: what the enrich stage sends per batch."""
+        return self.executor.submit(_analyze_and_stem, passages, texts)
 
     def usage(self) -> tuple[float, float]:
         """(peak resident set size in MB, CPU seconds) of the workers so far: the largest peak and

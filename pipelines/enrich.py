@@ -5,6 +5,13 @@ have passed. With the setting nlp.processes = 0 (the default) the batch runs in 
 thread of the crawl process; with N > 0 it runs in one of N worker processes
 (nlp.workers.AnalyzerPool), so that NLP, the costliest stage, no longer shares the crawl
 process's interpreter with fetching and extraction. Fetching goes on meanwhile either way.
+
+At most N + 2 batches (3 with a thread) are out at a time: one per worker and two queued
+behind them, so a worker never waits for work even when the crawl's event loop is slow to
+hear that a batch came back (seconds, on a loaded machine). Articles that arrive meanwhile
+stay in the buffer and leave, up to `nlp.batch_size` at a time, as each batch comes back: a
+crawl that outruns NLP sends full batches and one task per batch, instead of queueing a small
+batch every `flush_seconds` (docs/performance.md, "Handing work to the NLP worker").
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ class EnrichPipeline:
         self.flush_seconds = cfg.flush_seconds
         self.pending: list[tuple[Article, asyncio.Future[Article]]] = []
         self.timer: asyncio.TimerHandle | None = None
+        self.out = 0  # batches sent and not yet back
+        self.max_out = max(1, self.processes) + 2
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EnrichPipeline:
@@ -54,39 +63,46 @@ class EnrichPipeline:
         return await future
 
     def _schedule_flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Send the buffer, `batch_size` articles at a time, while fewer than `max_out` batches are out;
+        what is left goes when one comes back (`_run`)."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        batch, self.pending = self.pending, []
-        if batch:
+        while self.pending and self.out < self.max_out:
+            batch, self.pending = self.pending[:self.batch_size], self.pending[self.batch_size:]
+            self.out += 1
             loop.create_task(self._run(batch))
 
-    async def _analyze(self, passages: list[Passage]) -> list[Analysis]:
-        if self.pool is not None:
-            return await asyncio.wrap_future(self.pool.submit(passages))
-        return await asyncio.to_thread(self.analyzer.analyze, passages)
-
-    async def _korean_stems(self, articles: list[Article]) -> None:
-        """With NLP in worker processes, the Korean articles' search stems are made there too (the
-        store would otherwise run Kiwi on them again in the crawl process)."""
+    async def _analyze(self, articles: list[Article], passages: list[Passage]) -> list[Analysis]:
+        """The analyses of `passages`. With NLP in worker processes, the Korean articles' search
+        stems are made there too, in the same task (the store would otherwise run Kiwi on them
+        again in the crawl process)."""
+        if self.pool is None:
+            return await asyncio.to_thread(self.analyzer.analyze, passages)
         korean = [a for a in articles if a.language == "ko" or has_hangul(a.title)]
-        if self.pool is None or not korean:
-            return
         bodies = [f"{a.title}\n{a.text}" for a in korean]
-        stems: list[str] = await asyncio.wrap_future(self.pool.stems(bodies))
+        results, stems = await asyncio.wrap_future(self.pool.analyze_and_stem(passages, bodies))
         for article, text_ko in zip(korean, stems, strict=True):
             article.text_ko = text_ko
+        return results
 
     async def _run(self, batch: list[tuple[Article, asyncio.Future[Article]]]) -> None:
-        stats = self.crawler.stats
-        passages = [Passage(a.text, a.published_at.date() if a.published_at else a.crawled_at.date(),
-                            a.language, _country_name(a.source.country)) for a, _ in batch]
+        articles = [a for a, _ in batch]
+        passages = [_passage(a) for a in articles]
         try:
-            results, _ = await asyncio.gather(self._analyze(passages), self._korean_stems([a for a, _ in batch]))
+            self._finish(batch, passages, await self._analyze(articles, passages))
         except Exception as exc:  # noqa: BLE001 - fail the batch's items, not the crawl
             for _, future in batch:
-                future.set_exception(exc)
-            return
+                if not future.done():
+                    future.set_exception(exc)
+        finally:
+            self.out -= 1
+            if self.pending:
+                self._schedule_flush(asyncio.get_running_loop())
+
+    def _finish(self, batch: list[tuple[Article, asyncio.Future[Article]]], passages: list[Passage],
+                results: list[Analysis]) -> None:
+        stats = self.crawler.stats
         for (article, _), passage, result in zip(batch, passages, results, strict=True):
             article.entities = result.entities
             place = _figure_place(passage.place, result.entities)
@@ -99,6 +115,11 @@ class EnrichPipeline:
         stats.inc_value("dfwatch/nlp/figures", sum(len(r.figures) for r in results))
         for article, future in batch:
             future.set_result(article)
+
+
+def _passage(article: Article) -> Passage:
+    published = article.published_at.date() if article.published_at else article.crawled_at.date()
+    return Passage(article.text, published, article.language, _country_name(article.source.country))
 
 
 COUNTRIES = {"KR": "South Korea", "US": "United States", "GB": "United Kingdom", "AU": "Australia",
