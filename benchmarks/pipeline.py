@@ -6,6 +6,9 @@ The synthetic corpus (benchmarks/synthetic.py: ~60 % English, ~40 % Korean, ~30 
 news-page sizes) is served as a news web on 127.0.0.1 by benchmarks/synthetic_web.py, in its
 own process. Measured in one run (the machine is shared, so targets are ratios taken side by side):
 
+The stages are measured on a sample (`--sample` pages, every k-th of the largest crawl's, so with
+its mix of languages, kept share and lengths: the first pages alone are not the crawl's mix).
+
 - **fetch**: a raw keep-alive HTTP GET loop over the sample's pages (the bound) against Scrapy
   crawling the feeds of the smallest size with dfwatch's spider and middlewares and no item pipelines;
 - **extract**: bare `trafilatura.extract` against dfwatch's stage (`pipelines.extract.extract_html`,
@@ -174,13 +177,15 @@ def progress(what: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {what}", file=sys.stderr, flush=True)
 
 
-def sample_urls(base: str, sample: int) -> list[str]:
-    """The article URLs the feeds list for the web's first `sample` documents."""
+def sample_urls(base: str, docs: int, sample: int) -> list[str]:
+    """About `sample` article URLs spread evenly over those the feeds list for the web's first `docs`
+    documents: every k-th, so the stages see the mix (languages, kept share, lengths) of the crawl
+    the bound is compared with, not only of its first pages."""
     urls: list[str] = []
-    for feed in feed_urls(base, sample):
+    for feed in feed_urls(base, docs):
         with urlopen(feed, timeout=30) as answer:  # noqa: S310 - our loopback web
             urls += re.findall(r"<link>(http[^<]+\.html)</link>", answer.read().decode("utf-8"))
-    return sorted(urls)
+    return sorted(urls)[::max(1, len(urls) // sample)][:sample]
 
 
 def articles_of(pages: list[str], urls: list[str]) -> list[Any]:
@@ -204,8 +209,9 @@ def articles_of(pages: list[str], urls: list[str]) -> list[Any]:
     return out
 
 
-def stages(base: str, sample: int, small: int, processes: int, repeats: int) -> dict[str, Any]:
-    """Every stage alone, on the pages of the web's first `sample` documents (module docstring)."""
+def stages(base: str, sample: int, small: int, large: int, processes: int, repeats: int) -> dict[str, Any]:
+    """Every stage alone, on `sample` pages spread over the web's first `large` documents (the
+    largest end-to-end crawl; module docstring)."""
     import spacy
     import trafilatura
 
@@ -221,7 +227,7 @@ def stages(base: str, sample: int, small: int, processes: int, repeats: int) -> 
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
     out: dict[str, Any] = {}
     progress("fetch")
-    urls = sample_urls(base, sample)
+    urls = sample_urls(base, large, sample)
     raw_rate, bodies = raw_fetch(urls)
     pages = [bodies[u].decode("utf-8") for u in urls]
     scrapy_fetch = crawl(base, small, {"ITEM_PIPELINES": {}})
@@ -353,7 +359,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     load = [round(x, 2) for x in os.getloadavg()]
     with served(max(sizes)) as base:
-        st = stages(base, sample, sizes[0], args.nlp_processes, 1 if args.quick else 2)
+        st = stages(base, sample, sizes[0], sizes[-1], args.nlp_processes, 1 if args.quick else 2)
         limit = bound(st, args.nlp_processes, cores)
         progress("end to end")
         e2e = {str(n): end_to_end(base, n, args.nlp_processes) for n in sizes}

@@ -19,7 +19,7 @@ from dfwatch.records import figure_docs
 from dfwatch.settings import StoreSettings
 from dfwatch.store import es_bulk
 from dfwatch.store.elastic import ElasticsearchStore
-from dfwatch.store.es_index import IndexManager
+from dfwatch.store.es_index import LOAD_REFRESH, IndexManager
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,20 +84,21 @@ def test_rewriting_articles_with_changed_figures_leaves_no_stale_records(store: 
     assert [f["start"] for f in got["figures"]] == [f["start"] for f in second[0]["figures"]]
 
 
-def test_bulk_load_turns_refresh_off_and_restores_it_even_when_the_load_fails(store: ElasticsearchStore) -> None:
+def test_bulk_load_makes_refresh_rare_and_restores_it_even_when_the_load_fails(store: ElasticsearchStore) -> None:
     store.es.indices.put_settings(index=store.articles_write, settings={"index.refresh_interval": "5s"})
     store.es.indices.put_settings(index=store.articles_write, settings={"index.number_of_replicas": 1})
     with pytest.raises(RuntimeError, match="mid-load"), store.bulk_load(drop_replicas=True):
-        assert settings(store, "refresh_interval") == {"articles": "-1", "figures": "-1"}
+        assert settings(store, "refresh_interval") == {"articles": LOAD_REFRESH, "figures": LOAD_REFRESH}
         assert settings(store, "number_of_replicas") == {"articles": "0", "figures": "0"}
         store.upsert(list(synthetic.articles(30, seed=2)))
         raise RuntimeError("mid-load")
     assert settings(store, "refresh_interval") == {"articles": "5s", "figures": "1s"}
     assert settings(store, "number_of_replicas") == {"articles": "1", "figures": "0"}
     assert store.count() == 30  # refreshed on the way out
-    # an index left with refresh off by a load that was killed gets the template's interval back:
-    # from the next bulk load, and from `dfwatch index setup` (which every crawl runs)
-    store.es.indices.put_settings(index=store.figures_write, settings={"index.refresh_interval": "-1"})
+    # an index left with the load's refresh by a load that was killed gets the template's interval
+    # back: from the next bulk load, and from `dfwatch index setup` (which every crawl runs); also
+    # refresh off (-1), which earlier versions left
+    store.es.indices.put_settings(index=store.figures_write, settings={"index.refresh_interval": LOAD_REFRESH})
     with store.bulk_load():
         pass
     assert settings(store, "refresh_interval") == {"articles": "5s", "figures": "1s"}
