@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from dfwatch.settings import StoreSettings
+from dfwatch.store.elastic import ElasticsearchStore
+from dfwatch.store.es_index import IndexManager
 
 SOURCES = {
     "hanbit-times": ("Hanbit Times", "news", "KR", "en"),
@@ -90,3 +96,17 @@ CORPUS = [
     doc("d10", "helpline", None, "Helpline guide for deepfake victims",
         "Victims of deepfake abuse can call the helpline."),
 ]
+
+
+@contextmanager
+def es_store_with(es_url: str, prefix: str, docs: list[dict[str, Any]]) -> Iterator[ElasticsearchStore]:
+    """An Elasticsearch store under `prefix` holding `docs` (refreshed); its indices are dropped after."""
+    store = ElasticsearchStore.from_settings(StoreSettings(elasticsearch_url=es_url, index_prefix=prefix))
+    store.setup()
+    store.upsert(docs)
+    store.refresh()
+    try:
+        yield store
+    finally:
+        IndexManager(store.es, prefix).drop()
+        store.close()

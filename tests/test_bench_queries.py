@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docs_support import CORPUS, doc, ent, fig
+from docs_support import CORPUS, doc, ent, es_store_with, fig
 
 from dfwatch.search.model import FigureQuery, Filters, SearchRequest
 from dfwatch.search.service import SearchService
@@ -48,16 +48,8 @@ EXTRA = SAME_INSTANT + RARE + MANY + LONG
 
 @pytest.fixture(scope="module")
 def es(es_url: str) -> Iterator[ElasticsearchStore]:
-    prefix = f"tbq{os.getpid()}"
-    store = ElasticsearchStore.from_settings(StoreSettings(elasticsearch_url=es_url, index_prefix=prefix))
-    store.setup()
-    store.upsert([*CORPUS, *EXTRA])
-    store.refresh()
-    yield store
-    from dfwatch.store.es_index import IndexManager
-
-    IndexManager(store.es, prefix).drop()
-    store.close()
+    with es_store_with(es_url, f"tbq{os.getpid()}", [*CORPUS, *EXTRA]) as store:
+        yield store
 
 
 class Counted:

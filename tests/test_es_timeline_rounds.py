@@ -20,11 +20,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from docs_support import CORPUS, doc, ent
+from docs_support import CORPUS, doc, ent, es_store_with
 
 from dfwatch.search.model import Bucket, EntityTrend, Filters, SearchRequest, StoryRef
 from dfwatch.search.service import SearchService
-from dfwatch.settings import StoreSettings
 from dfwatch.store import es_query as Q
 from dfwatch.store import es_timeline
 from dfwatch.store.elastic import ElasticsearchStore
@@ -55,16 +54,8 @@ IDS = [r.q or str(r.filters.lang or "all") for r in REQUESTS]
 
 @pytest.fixture(scope="module")
 def es(es_url: str) -> Iterator[ElasticsearchStore]:
-    prefix = f"tetr{os.getpid()}"
-    store = ElasticsearchStore.from_settings(StoreSettings(elasticsearch_url=es_url, index_prefix=prefix))
-    store.setup()
-    store.upsert([*CORPUS, *EXTRA])
-    store.refresh()
-    yield store
-    from dfwatch.store.es_index import IndexManager
-
-    IndexManager(store.es, prefix).drop()
-    store.close()
+    with es_store_with(es_url, f"tetr{os.getpid()}", [*CORPUS, *EXTRA]) as store:
+        yield store
 
 
 def _search(es: ElasticsearchStore, body: dict[str, Any]) -> dict[str, Any]:
