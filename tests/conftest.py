@@ -21,6 +21,7 @@ pytest_plugins = ["ui_support"]  # the web UI's server and browser fixtures
 
 if TYPE_CHECKING:
     from dfwatch.fixtureweb import FixtureWeb
+    from dfwatch.store.elastic import ElasticsearchStore
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +60,18 @@ def es_prefix(request: pytest.FixtureRequest, es_url: str) -> Iterator[str]:
     for template in templates.get("index_templates", []):
         es.indices.delete_index_template(name=template["name"])
     es.close()
+
+
+@pytest.fixture
+def store(es_url: str, es_prefix: str) -> Iterator[ElasticsearchStore]:
+    """An Elasticsearch store under the test's own prefix, set up (its indices go with the prefix)."""
+    from dfwatch.settings import StoreSettings
+    from dfwatch.store.elastic import ElasticsearchStore  # noqa: F811 - at run time, not only for types
+
+    s = ElasticsearchStore.from_settings(StoreSettings(elasticsearch_url=es_url, index_prefix=es_prefix))
+    s.setup()
+    yield s
+    s.close()
 
 
 @pytest.fixture

@@ -16,20 +16,11 @@ import pytest
 
 from benchmarks import synthetic
 from dfwatch.records import figure_docs
-from dfwatch.settings import StoreSettings
 from dfwatch.store import es_bulk
 from dfwatch.store.elastic import ElasticsearchStore
 from dfwatch.store.es_index import LOAD_REFRESH, IndexManager
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def store(es_url: str, es_prefix: str) -> Iterator[ElasticsearchStore]:
-    s = ElasticsearchStore.from_settings(StoreSettings(elasticsearch_url=es_url, index_prefix=es_prefix))
-    s.setup()
-    yield s
-    s.close()
 
 
 def figure_ids(store: ElasticsearchStore) -> set[str]:

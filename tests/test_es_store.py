@@ -5,7 +5,6 @@ and client errors as StoreError."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -33,14 +32,6 @@ def article(n: int, title: str = "", text: str = "", published: str | None = "20
                      "place": "South Korea", "period": None, "attribution": None} for i in range(figures)],
         **({"story_id": story} if story else {}),
     }
-
-
-@pytest.fixture
-def store(es_url: str, es_prefix: str) -> Iterator[ElasticsearchStore]:
-    s = ElasticsearchStore.from_settings(StoreSettings(elasticsearch_url=es_url, index_prefix=es_prefix))
-    s.setup()
-    yield s
-    s.close()
 
 
 def load(store: ElasticsearchStore, docs: list[dict[str, Any]]) -> None:
