@@ -243,9 +243,15 @@ def test_entity_label_is_the_one_most_paired_with_the_name() -> None:
     pairs = [{"_source": {"entities": [{"norm": "Telegram", "label": "ORG"}, {"norm": "X", "label": "PERSON"}]}},
              {"_source": {"entities": [{"norm": "Telegram", "label": "PRODUCT"}]}},
              {"_source": {"entities": [{"norm": "Telegram", "label": "ORG"}]}}]
-    resp = {"aggregations": {"entities": {"buckets": [{"key": "Telegram", "doc_count": 3, "pairs": {
-        "hits": {"hits": pairs}}, "histogram": {"buckets": [{"key_as_string": "2024-08-01", "doc_count": 3}]}}]}}}
-    (trend,) = Q.entity_trends(resp, 10)
+    assert Q.label_of({"hits": {"hits": pairs}}, "Telegram") == "ORG"
+    assert Q.label_of({"hits": {"hits": pairs[:2]}}, "Telegram") == "ORG"  # a tie: the first alphabetically
+    assert Q.label_of({"hits": {"hits": pairs}}, "Nobody") == ""
+    body = Q.label_sample_body("Telegram")  # the name's latest articles, whatever the query
+    assert body["query"] == {"bool": {"filter": [{"term": {"entities.norm": "Telegram"}}]}}
+    assert body["sort"] == [Q.NEWEST, {"id": "asc"}] and body["size"] == Q.ENTITY_SAMPLE
+    resp = {"aggregations": {"entities": {"buckets": [{"key": "Telegram", "doc_count": 3, "histogram": {
+        "buckets": [{"key_as_string": "2024-08-01", "doc_count": 3}]}}]}}}
+    (trend,) = Q.entity_trends(resp, 10, {"Telegram": "ORG"})
     assert (trend.entity, trend.label, trend.total, trend.buckets) == ("Telegram", "ORG", 3, [("2024-08-01", 3)])
 
 

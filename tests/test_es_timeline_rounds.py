@@ -1,12 +1,13 @@
 """The Elasticsearch timeline in few requests answers as the plain definitions do.
 
 `dfwatch.store.es_timeline` reads a timeline in a few requests a round: the histogram
-then its stories' first articles (a terms aggregation on id, not a search per story instant),
-the events' ids with their first articles (collapse heads) then their aggregates, the entities
-then their buckets and label samples (in one request where the query has words, else a search
-per entity, which stops early). Each is compared on a node with the
-straightforward request for what it answers (`top_hits` under every bucket, a search per
-entity, the stories aggregation over every story), on the contract corpus plus articles that
+then its stories' first articles (terms aggregations on instant then id, not a search per
+story instant), the events' ids with their first articles (collapse heads) then their
+aggregates, the entities then their buckets, with a label sample for each name the store has
+not read lately (`dfwatch.store.es_labels`: a label is the name's, not the query's). Each is
+compared on a node with the straightforward request for what it answers (`top_hits` under
+every bucket, a search per entity, every article naming an entity, the stories aggregation
+over every story), on the contract corpus plus articles that
 make the special cases happen: first articles sharing an instant, a title too long for its
 keyword, a story's first article differing per bucket, labels that disagree (one
 article mentions an entity more often than five others do, so the whole sample decides).
@@ -15,8 +16,9 @@ article mentions an entity more often than five others do, so the whole sample d
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -27,6 +29,7 @@ from dfwatch.search.service import SearchService
 from dfwatch.store import es_query as Q
 from dfwatch.store import es_timeline
 from dfwatch.store.elastic import ElasticsearchStore
+from dfwatch.store.es_labels import Labels
 
 TG = ent("Telegram", "Telegram", "PRODUCT")
 TG_ORG = ent("Telegram", "Telegram", "ORG")
@@ -72,20 +75,30 @@ def plain_histogram(es: ElasticsearchStore, req: SearchRequest, interval: str, t
     return Q.buckets(_search(es, {"size": 0, "query": Q.article_query(req), "aggs": {"buckets": hist}}))
 
 
+def plain_label(es: ElasticsearchStore, name: str) -> str:
+    """The label most often paired with `name` in the 10 latest articles naming it (of any query;
+    undated last, ties by id), read from every article naming it."""
+    hits = _search(es, {"query": {"term": {"entities.norm": name}}, "size": 1000})["hits"]["hits"]
+    latest = sorted((h["_source"] for h in hits), key=lambda d: d["id"])
+    latest.sort(key=lambda d: d.get("published_at") is None)
+    latest.sort(key=lambda d: datetime.fromisoformat(d["published_at"]).timestamp() if d.get("published_at") else 0,
+                reverse=True)
+    labels = Counter(e["label"] for d in latest[:Q.ENTITY_SAMPLE] for e in d["entities"]
+                     if e["norm"] == name and e.get("label"))
+    return min(labels, key=lambda k: (-labels[k], k)) if labels else ""
+
+
 def plain_entity_trends(es: ElasticsearchStore, req: SearchRequest, interval: str, size: int) -> list[EntityTrend]:
-    """The entities by mentions, each with its buckets and the label most paired with it in a search
-    for the 10 best-scoring matching articles that mention it."""
+    """The entities by mentions, each with its buckets and its label (`plain_label`)."""
     resp = _search(es, Q.entity_trends_body(req, size))
     found = resp["aggregations"]["entities"]["buckets"][:size]
     for b in found:
         query = Q.article_query(req)
         query["bool"]["filter"].append({"term": {"entities.norm": b["key"]}})
-        b["pairs"] = _search(es, {"query": query, "size": Q.ENTITY_SAMPLE,
-                                  "_source": ["entities.norm", "entities.label"]})
         b["histogram"] = _search(es, {"size": 0, "query": query, "aggs": {"histogram": Q._histogram(interval)}},
                                  )["aggregations"]["histogram"]
     resp["aggregations"]["entities"]["buckets"] = found
-    return Q.entity_trends(resp, size)
+    return Q.entity_trends(resp, size, {b["key"]: plain_label(es, b["key"]) for b in found})
 
 
 # ---------------------------------------------------------------- against a node
@@ -110,7 +123,8 @@ def test_special_cases_are_answered(es: ElasticsearchStore) -> None:
     assert (november["story-wave"].article_id, november["story-wave"].title) == ("t20", "Takedown wave continues")
     assert november["story-inquiry"].article_id == "t30" and november["story-inquiry"].title == EXTRA[7]["title"]
     (trend,) = [t for t in es.entity_trends(SearchRequest(q="takedown"), "month", 3) if t.entity == "Telegram"]
-    assert (trend.label, trend.total) == ("ORG", 7)  # 7 ORG mentions in 2 articles against 5 PRODUCT in 5
+    # of the 10 latest articles naming it, 2 say ORG 7 times and 5 say PRODUCT once each (the rest: ORG)
+    assert (trend.label, trend.total) == ("ORG", 7)
     (wave,) = [s for s in es.stories(SearchRequest(q="takedown"), 5, "first_seen") if s.story_id == "story-wave"]
     assert (wave.article_id, wave.title, wave.article_count, wave.sources) == (
         "t1", "Takedown wave 1", 7, ["asia-wire", "ofcom"])
@@ -138,34 +152,52 @@ class Rounds:
 @pytest.mark.elasticsearch
 def test_a_timeline_is_a_few_bodies_in_two_rounds(es: ElasticsearchStore) -> None:
     dated = SearchRequest(q="deepfake", filters=Filters(date_from=date(2024, 1, 1), date_to=date(2024, 12, 31)))
+    es.labels.clear()
     with Rounds(es) as rounds:
-        SearchService(es).timeline(dated)
+        first = SearchService(es).timeline(dated)
     # histogram, events, entities; then the first articles, the events' aggregates, the entities'
-    # buckets and their label samples
-    assert [len(r) for r in rounds.sent] == [3, 4]
-    with Rounds(es) as rounds:
-        SearchService(es).timeline(SearchRequest(q="deepfake"))
-    assert [len(r) for r in rounds.sent] == [1, 3, 4]  # the date span first: it chooses the interval
-    with Rounds(es) as rounds:  # without words: a sample search per entity, each stopping early
-        browsed = SearchService(es).timeline(SearchRequest(filters=Filters(date_from=date(2024, 1, 1),
-                                                                           date_to=date(2024, 9, 30))))
-    assert len(browsed.entity_trends) > 1
-    assert [len(r) for r in rounds.sent] == [3, 3 + len(browsed.entity_trends)]
+    # buckets and a label sample for each entity (none read yet)
+    assert len(first.entity_trends) > 1
+    assert [len(r) for r in rounds.sent] == [3, 3 + len(first.entity_trends)]
+    with Rounds(es) as rounds:  # the labels are the names': read once, for any query
+        again = SearchService(es).timeline(SearchRequest(q="deepfake"))
+    assert {t.entity for t in again.entity_trends} <= {t.entity for t in first.entity_trends}
+    assert [len(r) for r in rounds.sent] == [1, 3, 3]  # the date span first: it chooses the interval
+
+
+@pytest.mark.elasticsearch
+def test_labels_are_read_again_once_kept_long_enough(es: ElasticsearchStore) -> None:
+    now = [0.0]
+    es.labels = Labels(ttl=60, clock=lambda: now[0])
+    try:
+        req = SearchRequest(q="takedown")
+        with Rounds(es) as rounds:
+            trends = es.entity_trends(req, "month", 3)
+            es.entity_trends(req, "month", 3)
+            now[0] = 61
+            assert es.entity_trends(req, "month", 3) == trends
+        assert [len(r) for r in rounds.sent] == [1, 1 + len(trends), 1, 1, 1, 1 + len(trends)]
+        assert all(t.label for t in trends)
+    finally:
+        es.labels = Labels()
 
 
 # ---------------------------------------------------------------- without a node
 def test_firsts_keep_the_shown_pairs_and_leave_long_titles_to_titles_body() -> None:
     def first(article_id: str, title: str | None) -> dict[str, Any]:
-        return {"buckets": [{"key": article_id, "title": {"buckets": [{"key": title}] if title else []}}]}
+        return {"buckets": [{"key": 1727863200000, "first": {"buckets": [
+            {"key": article_id, "title": {"buckets": [{"key": title}] if title else []}}]}}]}
     resp = {"aggregations": {"buckets": {"buckets": [
-        {"key_as_string": "2024-10-01", "stories": {"buckets": [{"key": "s1", "first": first("a1", "One")},
-                                                                {"key": "s2", "first": first("a2", None)}]}},
-        {"key_as_string": "2024-11-01", "stories": {"buckets": [{"key": "s1", "first": first("a3", "Three")}]}}]}}}
+        {"key_as_string": "2024-10-01", "stories": {"buckets": [{"key": "s1", "at": first("a1", "One")},
+                                                                {"key": "s2", "at": first("a2", None)}]}},
+        {"key_as_string": "2024-11-01", "stories": {"buckets": [{"key": "s1", "at": first("a3", "Three")}]}}]}}}
     shown = {("2024-10-01", "s1"), ("2024-10-01", "s2")}
     assert Q.firsts(resp, shown) == {("2024-10-01", "s1"): ("a1", "One"), ("2024-10-01", "s2"): ("a2", None)}
     body = Q.firsts_body(SearchRequest(q="x"), "month", ["s1", "s2"])
-    first_agg = body["aggs"]["buckets"]["aggs"]["stories"]["aggs"]["first"]
-    assert first_agg["terms"]["order"] == [{"at": "asc"}, {"_key": "asc"}] and first_agg["terms"]["size"] == 1
+    at = body["aggs"]["buckets"]["aggs"]["stories"]["aggs"]["at"]
+    # the earliest instant (exact: ordered by key), and only its articles go on to the smallest id
+    assert at["terms"] == {"field": "published_at", "size": 1, "order": {"_key": "asc"}, "collect_mode": "breadth_first"}
+    assert at["aggs"]["first"]["terms"]["order"] == {"_key": "asc"} and at["aggs"]["first"]["terms"]["size"] == 1
     assert {"terms": {"story_id": ["s1", "s2"]}} in body["query"]["bool"]["filter"]
 
 
@@ -175,9 +207,10 @@ def test_histogram_plan_reads_long_titles_in_a_third_round() -> None:
     hist = {"hits": {"total": {"value": 3}}, "aggregations": {"buckets": {"buckets": [
         {"key_as_string": "2024-10-01", "doc_count": 3, "stories": {"buckets": [{"key": "s1", "doc_count": 2}]}}]}}}
     firsts = {"aggregations": {"buckets": {"buckets": [{"key_as_string": "2024-10-01", "stories": {"buckets": [
-        {"key": "s1", "first": {"buckets": [{"key": "a1", "title": {"buckets": []}}]}}]}}]}}}
+        {"key": "s1", "at": {"buckets": [{"key": 1727740800000, "first": {"buckets": [
+            {"key": "a1", "title": {"buckets": []}}]}}]}}]}}]}}}
     titles = {"hits": {"hits": [{"_id": "a1", "_source": {"title": "A long title"}}]}}
-    answers = iter([[hist], [firsts], [titles]])
+    answers: Iterator[list[dict[str, Any]]] = iter([[hist], [firsts], [titles]])
 
     def send(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         sent.append(bodies)

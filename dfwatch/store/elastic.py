@@ -21,6 +21,7 @@ from dfwatch.store import es_bulk, es_timeline
 from dfwatch.store import es_query as Q
 from dfwatch.store.base import StoreError
 from dfwatch.store.es_index import IndexManager, bulk_load_settings, es_client, read_alias, write_alias
+from dfwatch.store.es_labels import Labels
 from dfwatch.store.prepare import prepare
 
 BATCH = 1_000  # documents per page of a point-in-time walk, per mget and per story-update bulk
@@ -66,6 +67,7 @@ class ElasticsearchStore:
         self.shards, self.replicas = shards, replicas
         self.articles_alias, self.figures_alias = read_alias(prefix, "articles"), read_alias(prefix, "figures")
         self.articles_write, self.figures_write = write_alias(prefix, "articles"), write_alias(prefix, "figures")
+        self.labels = Labels()  # entity labels read lately (es_labels)
 
     @classmethod
     def from_settings(cls, cfg: StoreSettings) -> ElasticsearchStore:
@@ -236,7 +238,7 @@ class ElasticsearchStore:
         return self._plan(es_timeline.stories(req, size, order))
 
     def entity_trends(self, req: SearchRequest, interval: str, size: int = 10) -> list[EntityTrend]:
-        return self._plan(es_timeline.entity_trends(req, interval, size))
+        return self._plan(es_timeline.entity_trends(req, interval, size, self.labels))
 
     def timeline_parts(self, req: SearchRequest, interval: str, top_stories: int = 3, events: int = 20,
                        entities: int = 8) -> TimelineParts:
@@ -246,7 +248,7 @@ class ElasticsearchStore:
         if events:
             plans.append(es_timeline.stories(req, events, "first_seen"))
         if entities:
-            plans.append(es_timeline.entity_trends(req, interval, entities))
+            plans.append(es_timeline.entity_trends(req, interval, entities, self.labels))
         results = es_timeline.run(plans, self._msearch)
         (total, buckets), rest = results[0], results[1:]
         return TimelineParts(total=total, buckets=buckets, events=rest.pop(0) if events else [],

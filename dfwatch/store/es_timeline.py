@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from dfwatch.search.model import Bucket, EntityTrend, SearchRequest, Story, StoryRef
 from dfwatch.store import es_query as Q
+from dfwatch.store.es_labels import Labels
 
 T = TypeVar("T")
 Round = list[dict[str, Any]]
@@ -68,21 +69,23 @@ def stories(req: SearchRequest, size: int, order: str) -> Plan[list[Story]]:
     return Q.stories(resp, size, heads)
 
 
-def entity_trends(req: SearchRequest, interval: str, size: int) -> Plan[list[EntityTrend]]:
-    """The entities, then their buckets and label samples (in one round): the samples in one request
-    where matches differ in score, else a search per entity (each stops at its 10th article)."""
+def entity_trends(req: SearchRequest, interval: str, size: int, labels: Labels) -> Plan[list[EntityTrend]]:
+    """The entities, then their buckets, with a label sample for each name `labels` lacks (`es_labels`)
+    in the same round."""
     (resp,) = yield [Q.entity_trends_body(req, size)]
     found = resp["aggregations"]["entities"]["buckets"][:max(size, 0)]
-    if found:
-        keys = [str(b["key"]) for b in found]
-        together = Q.scored(req)
-        samples = [Q.entity_samples_body(req, keys)] if together else [Q.entity_sample_body(req, k) for k in keys]
-        (buckets, *sampled) = yield [Q.entity_buckets_body(req, interval, keys), *samples]
-        pairs = [b["pairs"] for b in sampled[0]["aggregations"]["entities"]["buckets"]] if together else sampled
-        for b, counted, sample in zip(found, buckets["aggregations"]["entities"]["buckets"], pairs, strict=True):
-            b["histogram"], b["pairs"] = counted["histogram"], sample
-    resp["aggregations"]["entities"]["buckets"] = found
-    return Q.entity_trends(resp, size)
+    if not found:
+        return []
+    keys = [str(b["key"]) for b in found]
+    known = {k: label for k in keys if (label := labels.get(k)) is not None}
+    unknown = [k for k in keys if k not in known]
+    (buckets, *sampled) = yield [Q.entity_buckets_body(req, interval, keys), *map(Q.label_sample_body, unknown)]
+    for name, sample in zip(unknown, sampled, strict=True):
+        known[name] = Q.label_of(sample, name)
+        labels.put(name, known[name])
+    for b, counted in zip(found, buckets["aggregations"]["entities"]["buckets"], strict=True):
+        b["histogram"] = counted["histogram"]
+    return Q.entity_trends({"aggregations": {"entities": {"buckets": found}}}, size, known)
 
 
 def run(plans: list[Plan[Any]], send: Callable[[Round], list[dict[str, Any]]]) -> list[Any]:
