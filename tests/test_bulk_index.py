@@ -18,7 +18,7 @@ from benchmarks import synthetic
 from dfwatch.records import figure_docs
 from dfwatch.store import es_bulk
 from dfwatch.store.elastic import ElasticsearchStore
-from dfwatch.store.es_index import LOAD_REFRESH, IndexManager
+from dfwatch.store.es_index import LEFTOVER_REFRESH, LOAD_REFRESH, IndexManager
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,14 +88,16 @@ def test_bulk_load_makes_refresh_rare_and_restores_it_even_when_the_load_fails(s
     assert store.count() == 30  # refreshed on the way out
     # an index left with the load's refresh by a load that was killed gets the template's interval
     # back: from the next bulk load, and from `dfwatch index setup` (which every crawl runs); also
-    # refresh off (-1), which earlier versions left
-    store.es.indices.put_settings(index=store.figures_write, settings={"index.refresh_interval": LOAD_REFRESH})
-    with store.bulk_load():
-        pass
-    assert settings(store, "refresh_interval") == {"articles": "5s", "figures": "1s"}
-    store.es.indices.put_settings(index=store.figures_write, settings={"index.refresh_interval": "-1"})
-    (change,) = IndexManager(store.es, store.prefix).setup()["changes"]
-    assert "back on" in change and settings(store, "refresh_interval") == {"articles": "5s", "figures": "1s"}
+    # what earlier versions left (every 5 s, or off)
+    for leftover in LEFTOVER_REFRESH:
+        store.es.indices.put_settings(index=store.figures_write, settings={"index.refresh_interval": leftover})
+        with store.bulk_load():
+            pass
+        assert settings(store, "refresh_interval") == {"articles": "5s", "figures": "1s"}
+    for leftover in LEFTOVER_REFRESH:
+        store.es.indices.put_settings(index=store.figures_write, settings={"index.refresh_interval": leftover})
+        (change,) = IndexManager(store.es, store.prefix).setup()["changes"]
+        assert "back on" in change and settings(store, "refresh_interval") == {"articles": "5s", "figures": "1s"}
     assert IndexManager(store.es, store.prefix).setup()["changes"] == []
 
 
