@@ -160,8 +160,8 @@ def series_mix(n: int, seed: int) -> list[tuple[str, str, str | None, FigureQuer
 class Probe:
     """Times each store primitive a service call uses and sums Elasticsearch's own `took`."""
 
-    PRIMITIVES = ("search", "histogram", "date_span", "stories", "entity_trends", "timeline_parts", "figures",
-                  "iter_figures", "iter_articles")  # timeline_parts: where the store folds a timeline (Elasticsearch)
+    PRIMITIVES = ("search", "histogram", "date_span", "stories", "entity_trends", "timeline_parts", "timeline_spanned",
+                  "figures", "iter_figures", "iter_articles")  # timeline_*: where Elasticsearch folds a timeline
 
     def __init__(self, store: Store) -> None:
         self.primitives: dict[str, float] = defaultdict(float)

@@ -26,6 +26,7 @@ from docs_support import CORPUS, doc, ent, es_store_with
 
 from dfwatch.search.model import Bucket, EntityTrend, Filters, SearchRequest, StoryRef
 from dfwatch.search.service import SearchService
+from dfwatch.search.timeline import choose_interval, time_range
 from dfwatch.store import es_query as Q
 from dfwatch.store import es_timeline
 from dfwatch.store.elastic import ElasticsearchStore
@@ -160,9 +161,57 @@ def test_a_timeline_is_a_few_bodies_in_two_rounds(es: ElasticsearchStore) -> Non
     assert len(first.entity_trends) > 1
     assert [len(r) for r in rounds.sent] == [3, 3 + len(first.entity_trends)]
     with Rounds(es) as rounds:  # the labels are the names': read once, for any query
-        again = SearchService(es).timeline(SearchRequest(q="deepfake"))
+        again = SearchService(es).timeline(SearchRequest(q="deepfake"), interval="month")
     assert {t.entity for t in again.entity_trends} <= {t.entity for t in first.entity_trends}
-    assert [len(r) for r in rounds.sent] == [1, 3, 3]  # the date span first: it chooses the interval
+    assert [len(r) for r in rounds.sent] == [4, 3]  # the date span read beside the rest
+
+
+@pytest.mark.elasticsearch
+@pytest.mark.parametrize("req", REQUESTS, ids=IDS)
+def test_a_timeline_without_dates_reads_its_span_in_the_first_round(es: ElasticsearchStore,
+                                                                     req: SearchRequest) -> None:
+    """The answer is the one of the span read first and the interval chosen from it; the histogram
+    guesses the interval from the span of every article and is drawn again where that was wrong."""
+    f = req.effective_filters()
+    span = es.date_span(req)
+    start, end = time_range(f.date_from, f.date_to, span)
+    interval = choose_interval(start, end)
+    corpus = time_range(f.date_from, f.date_to, es.corpus_span())
+    with Rounds(es) as rounds:
+        got = SearchService(es).timeline(req)
+    assert (got.interval, got.date_from, got.date_to) == (interval, start and start.isoformat(), end and end.isoformat())
+    parts = es.timeline_parts(req, interval)
+    assert (got.total, got.buckets, got.events, got.entity_trends) == (
+        parts.total, parts.buckets, parts.events, parts.entity_trends)
+    if f.date_from and f.date_to:
+        assert len(rounds.sent[0]) == 3 and not any("first" in b.get("aggs", {}) for b in rounds.sent[0])
+        return
+    assert Q.date_span_body(req) in rounds.sent[0]
+    histograms = [b["aggs"]["buckets"]["date_histogram"]["calendar_interval"] for r in rounds.sent for b in r
+                  if "buckets" in b.get("aggs", {}) and "stories" in b["aggs"]["buckets"].get("aggs", {})
+                  and "aggs" not in b["aggs"]["buckets"]["aggs"]["stories"]]
+    guess = choose_interval(*corpus)
+    assert histograms == ([guess] if guess == interval else [guess, interval])
+
+
+def test_a_wrong_guess_costs_the_histogram_a_round() -> None:
+    req = SearchRequest(q="x")
+    chosen: list[str] = []
+    span = {"aggregations": {"first": {"value": 1727740800000}, "last": {"value": 1727913600000}}}
+    hist = {"hits": {"total": {"value": 0}}, "aggregations": {"buckets": {"buckets": []}}}
+    sent: list[list[dict[str, Any]]] = []
+    answers: Iterator[list[dict[str, Any]]] = iter([[span, hist], [hist]])
+
+    def send(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        sent.append(bodies)
+        return next(answers)
+    plans: list[es_timeline.Plan[Any]] = [es_timeline.spanned(req, lambda s: "day", chosen),
+                                          es_timeline.histogram(req, "month", 3, actual=lambda: chosen[0])]
+    (got_span, (total, buckets)) = es_timeline.run(plans, send)
+    assert got_span == ("2024-10-01T00:00:00+00:00", "2024-10-03T00:00:00+00:00") and chosen == ["day"]
+    assert [[b["aggs"]["buckets"]["date_histogram"]["calendar_interval"] for b in r if "buckets" in b.get("aggs", {})]
+            for r in sent] == [["month"], ["day"]]
+    assert (total, buckets) == (0, [])
 
 
 @pytest.mark.elasticsearch

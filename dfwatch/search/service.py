@@ -90,12 +90,23 @@ class SearchService:
         the interval is chosen for that range (`timeline.choose_interval`) unless named.
         """
         filters = req.effective_filters()
+
+        def pick(span: tuple[str | None, str | None]) -> str:
+            start, end = time_range(filters.date_from, filters.date_to, span)
+            return check_interval(interval) if interval else choose_interval(start, end)
+
         span: tuple[str | None, str | None] = (None, None)
-        if filters.date_from is None or filters.date_to is None:
+        spanned = getattr(self.store, "timeline_spanned", None)  # Elasticsearch: the span in the first round
+        if filters.date_from is not None and filters.date_to is not None:
+            chosen = pick(span)
+            parts = self._timeline_parts(req, chosen, top_stories, events, entities)
+        elif spanned is not None:
+            span, chosen, parts = spanned(req, pick, top_stories, events, entities)
+        else:
             span = self.store.date_span(req)
+            chosen = pick(span)
+            parts = self._timeline_parts(req, chosen, top_stories, events, entities)
         start, end = time_range(filters.date_from, filters.date_to, span)
-        chosen = check_interval(interval) if interval else choose_interval(start, end)
-        parts = self._timeline_parts(req, chosen, top_stories, events, entities)
         return Timeline(
             query=req.q, interval=chosen,
             date_from=start.isoformat() if start else None, date_to=end.isoformat() if end else None,

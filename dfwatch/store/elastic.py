@@ -6,7 +6,8 @@ only talks to the node, and turns every client error into a StoreError that says
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator, Sized
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from dfwatch.store.prepare import prepare
 
 BATCH = 1_000  # documents per page of a point-in-time walk, per mget and per story-update bulk
 PIT_KEEP_ALIVE = "2m"
+SPAN_TTL = 60.0  # seconds the span of every article is kept (timeline_spanned guesses from it)
 T = TypeVar("T")
 
 
@@ -68,6 +70,7 @@ class ElasticsearchStore:
         self.articles_alias, self.figures_alias = read_alias(prefix, "articles"), read_alias(prefix, "figures")
         self.articles_write, self.figures_write = write_alias(prefix, "articles"), write_alias(prefix, "figures")
         self.labels = Labels()  # entity labels read lately (es_labels)
+        self._corpus_span: tuple[float, es_timeline.Span] | None = None  # (until, span): corpus_span
 
     @classmethod
     def from_settings(cls, cfg: StoreSettings) -> ElasticsearchStore:
@@ -244,15 +247,40 @@ class ElasticsearchStore:
                        entities: int = 8) -> TimelineParts:
         """What a timeline shows besides its range, in two round trips: the count, `histogram`, the
         first `events` stories and `entities` entity trends, their requests side by side (`es_timeline`)."""
-        plans: list[es_timeline.Plan[Any]] = [es_timeline.histogram(req, interval, top_stories)]
+        return self._timeline(req, interval, None, top_stories, events, entities)[1]
+
+    def timeline_spanned(self, req: SearchRequest, pick: Callable[[es_timeline.Span], str], top_stories: int = 3,
+                         events: int = 20, entities: int = 8) -> tuple[es_timeline.Span, str, TimelineParts]:
+        """(date span, interval, parts) of a timeline whose range is the matching articles' span, with
+        the span read in the first round beside the rest instead of a round before: the histogram's
+        first request guesses the interval from the span of every article (`corpus_span`) and is
+        sent again with the interval `pick` makes of the request's span where that differs."""
+        chosen: list[str] = []
+        span, parts = self._timeline(req, pick(self.corpus_span()), es_timeline.spanned(req, pick, chosen),
+                                     top_stories, events, entities, lambda: chosen[0])
+        return span or (None, None), chosen[0], parts
+
+    def _timeline(self, req: SearchRequest, interval: str, span: es_timeline.Plan[es_timeline.Span] | None,
+                  top_stories: int, events: int, entities: int,
+                  actual: Callable[[], str] | None = None) -> tuple[es_timeline.Span | None, TimelineParts]:
+        plans: list[es_timeline.Plan[Any]] = [span] if span is not None else []
+        plans.append(es_timeline.histogram(req, interval, top_stories, actual))
         if events:
             plans.append(es_timeline.stories(req, events, "first_seen"))
         if entities:
-            plans.append(es_timeline.entity_trends(req, interval, entities, self.labels))
+            plans.append(es_timeline.entity_trends(req, actual or interval, entities, self.labels))
         results = es_timeline.run(plans, self._msearch)
+        read = results.pop(0) if span is not None else None
         (total, buckets), rest = results[0], results[1:]
-        return TimelineParts(total=total, buckets=buckets, events=rest.pop(0) if events else [],
-                             entity_trends=rest.pop(0) if entities else [])
+        return read, TimelineParts(total=total, buckets=buckets, events=rest.pop(0) if events else [],
+                                   entity_trends=rest.pop(0) if entities else [])
+
+    def corpus_span(self) -> es_timeline.Span:
+        """The span of every article's publication, read at most once every `SPAN_TTL` seconds."""
+        now = time.monotonic()
+        if self._corpus_span is None or self._corpus_span[0] <= now:
+            self._corpus_span = (now + SPAN_TTL, Q.date_span(self._search(Q.date_span_body(SearchRequest()))))
+        return self._corpus_span[1]
 
     def figures(self, fq: FigureQuery) -> tuple[list[dict[str, Any]], str | None]:
         body = Q.figures_body(fq, self._figure_query(fq))

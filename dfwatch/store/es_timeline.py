@@ -5,10 +5,11 @@ Why: the top stories of a date histogram, the first-seen stories and the entity 
 be `top_hits` (and, for stories, more sub-aggregations) under terms aggregations, which
 Elasticsearch collects for every bucket it considers — for stories ordered by first appearance,
 every story matched. A plan's first round finds the buckets, story ids and entities with cheap
-requests; its second reads titles, story details and label samples for those few alone, with
-the requests that answered before (`es_query`) narrowed to them, so the answers are the same.
-Each round is a few requests in all, so a timeline costs Elasticsearch a pass over the
-matching articles per plan, not one per story (nor per entity, where the query has words).
+requests; its second reads titles and story details for those few alone, with the requests
+that answered before (`es_query`) narrowed to them, so the answers are the same, and the labels
+of entities the store has not read lately (`es_labels`). Each round is a few requests in all,
+so a timeline costs Elasticsearch a pass over the matching articles per plan, not one per story
+or per entity.
 
 A plan is a generator: it yields a round (a list of request bodies on the articles index),
 receives their responses in order, and returns its result. Pure, so it is tested without a node.
@@ -29,15 +30,33 @@ Round = list[dict[str, Any]]
 Plan = Generator[Round, list[dict[str, Any]], T]
 
 
-def date_span(req: SearchRequest) -> Plan[tuple[str | None, str | None]]:
+Span = tuple[str | None, str | None]
+
+
+def date_span(req: SearchRequest) -> Plan[Span]:
     (resp,) = yield [Q.date_span_body(req)]
     return Q.date_span(resp)
 
 
-def histogram(req: SearchRequest, interval: str, top_stories: int) -> Plan[tuple[int, list[Bucket]]]:
+def spanned(req: SearchRequest, pick: Callable[[Span], str], chosen: list[str]) -> Plan[Span]:
+    """The date span, with the interval `pick` makes of it appended to `chosen` as soon as the first
+    round answers: plans after this one in `run` read it there in their second round."""
+    (resp,) = yield [Q.date_span_body(req)]
+    span = Q.date_span(resp)
+    chosen.append(pick(span))
+    return span
+
+
+def histogram(req: SearchRequest, interval: str, top_stories: int,
+              actual: Callable[[], str] | None = None) -> Plan[tuple[int, list[Bucket]]]:
     """(articles matching, buckets with their top stories): the stories by count, then the first
-    article of each in its bucket (`es_query.firsts_body`), whose title the bucket shows."""
+    article of each in its bucket (`es_query.firsts_body`), whose title the bucket shows. With
+    `actual`, `interval` is a guess: after the first round `actual()` is the interval, and where
+    the guess was wrong the histogram is drawn again, a round later."""
     (resp,) = yield [Q.histogram_body(req, interval, top_stories)]
+    if actual is not None and actual() != interval:
+        interval = actual()
+        (resp,) = yield [Q.histogram_body(req, interval, top_stories)]
     found = Q.buckets(resp)
     shown = {(b.key, s.story_id) for b in found for s in b.stories}
     if shown:
@@ -69,9 +88,10 @@ def stories(req: SearchRequest, size: int, order: str) -> Plan[list[Story]]:
     return Q.stories(resp, size, heads)
 
 
-def entity_trends(req: SearchRequest, interval: str, size: int, labels: Labels) -> Plan[list[EntityTrend]]:
-    """The entities, then their buckets, with a label sample for each name `labels` lacks (`es_labels`)
-    in the same round."""
+def entity_trends(req: SearchRequest, interval: str | Callable[[], str], size: int,
+                  labels: Labels) -> Plan[list[EntityTrend]]:
+    """The entities, then their buckets (per `interval`, or `interval()` if it is only known after the
+    first round), with a label sample for each name `labels` lacks (`es_labels`) in the same round."""
     (resp,) = yield [Q.entity_trends_body(req, size)]
     found = resp["aggregations"]["entities"]["buckets"][:max(size, 0)]
     if not found:
@@ -79,7 +99,8 @@ def entity_trends(req: SearchRequest, interval: str, size: int, labels: Labels) 
     keys = [str(b["key"]) for b in found]
     known = {k: label for k in keys if (label := labels.get(k)) is not None}
     unknown = [k for k in keys if k not in known]
-    (buckets, *sampled) = yield [Q.entity_buckets_body(req, interval, keys), *map(Q.label_sample_body, unknown)]
+    every = interval() if callable(interval) else interval
+    (buckets, *sampled) = yield [Q.entity_buckets_body(req, every, keys), *map(Q.label_sample_body, unknown)]
     for name, sample in zip(unknown, sampled, strict=True):
         known[name] = Q.label_of(sample, name)
         labels.put(name, known[name])
@@ -90,7 +111,9 @@ def entity_trends(req: SearchRequest, interval: str, size: int, labels: Labels) 
 
 def run(plans: list[Plan[Any]], send: Callable[[Round], list[dict[str, Any]]]) -> list[Any]:
     """Run `plans` side by side: each round, the requests of every unfinished plan go out in one
-    `send` (a list of bodies in, their responses in order out); returns the plans' results."""
+    `send` (a list of bodies in, their responses in order out); returns the plans' results. Within
+    a round, plans take their answers in order, so a plan may use what an earlier one learnt in
+    the same round (`spanned`)."""
     results: list[Any] = [None] * len(plans)
     waiting: dict[int, Round] = {}
 
