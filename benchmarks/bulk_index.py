@@ -4,9 +4,12 @@
 
 Elasticsearch: the node at $DFWATCH_BENCH_ES_URL, else a throwaway dfwatch.devnode. In one run:
 
-1. warm-up loads of `WARM_DOCS` articles in all (the JVM compiles its hot paths: a fresh node
-   spent 0.51–0.60 CPU ms an article after 2,000 and 0.43–0.46 once warm, as a node that has
-   been indexing for a while is);
+1. warm-up loads of `WARM_SLICE` articles until the node's CPU per article settles (the last
+   three loads within `SETTLED` of each other), at least `WARM_DOCS` and at most `WARM_MAX`
+   articles in all: a fresh node's cost per article falls for minutes (the JVM compiles its hot
+   paths in the background; one spent 1.47, 1.06, 0.96, 0.90, 0.75, 0.72 CPU ms on its first six
+   loads of 10,000, and 0.73 at the first measurement after a fixed 30,000), where a node that
+   has been indexing a while spends 0.43–0.46;
 2. the bulk-size sweep of Elastic's "Tune for indexing speed" guide: requests of 100, 200, 400, ...
    documents, doubling until throughput stops rising (less than +5 % twice), each point into a
    fresh index through `ElasticsearchStore.upsert`; then the shipped size with 1, 2, 3 requests
@@ -64,7 +67,10 @@ SEED = 7
 TARGET = 3000  # documents/s, issue 8
 PLATEAU = 1.05  # a doubling must gain more than this to count as rising
 SLICE = 1000  # documents per generation task
-WARM_DOCS = 30_000  # articles loaded before anything is measured (a warm JVM)
+WARM_DOCS = 30_000  # articles loaded at least before anything is measured (a warm JVM)
+WARM_MAX = 300_000  # ... and at most, if the node's CPU per article never settles
+WARM_SLICE = 10_000  # articles per warm-up load
+SETTLED = 0.05  # the last three warm-up loads this close in node CPU per article: warm
 
 
 # ------------------------------------------------------------------ the corpus, cached
@@ -288,6 +294,24 @@ def sqlite_load(path: Path, n: int, batch: int, folder: Path) -> dict[str, Any]:
             "indexed": count, "loadavg_1m": round(os.getloadavg()[0], 2)}
 
 
+def warm_up(indices: Indices, path: Path, batch: int, quick: int | None = None) -> list[float]:
+    """Load `WARM_SLICE` articles at a time until the node's CPU per article settles (see the module
+    docstring), or once `quick` articles for a smoke run; returns that figure for each load."""
+    least, most, slice_ = (quick, quick, quick) if quick else (WARM_DOCS, WARM_MAX, WARM_SLICE)
+    costs: list[float] = []
+    while len(costs) * slice_ < most:
+        store = indices.store()
+        try:
+            costs.append(float(dfwatch_load(store, path, slice_, batch)["node_cpu_ms_per_doc"]))
+        finally:
+            indices.drop(store)
+        settled = len(costs) > 2 and max(costs[-3:]) - min(costs[-3:]) <= SETTLED * min(costs[-3:])
+        if len(costs) * slice_ >= least and settled:
+            break
+    print(f"  warm-up: {len(costs) * slice_} articles, node CPU ms an article {costs}", flush=True)
+    return costs
+
+
 # ------------------------------------------------------------------ the run
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.bulk_index", description=__doc__,
@@ -308,14 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     with es_node() as (url, node):
         results["node"] = node
         indices = Indices(url)
-        warmed, warm_docs = 0, min(2000, sizes[0]) if args.quick else WARM_DOCS
-        while warmed < warm_docs:
-            warm, n = indices.store(), min(warm_docs - warmed, max(sizes))
-            try:
-                dfwatch_load(warm, path, n, batch)
-            finally:
-                indices.drop(warm)
-            warmed += n
+        results["warm_up"] = warm_up(indices, path, batch, min(2000, sizes[0]) if args.quick else None)
         results["sweep"] = sweep(indices, path, sweep_docs, batch, sweep_sizes)
         results["threads"] = thread_sweep(indices, path, sweep_docs, batch, [1, 2] if args.quick else [1, 2, 3])
         results["loads"] = []
