@@ -96,14 +96,13 @@ class SearchService:
             return check_interval(interval) if interval else choose_interval(start, end)
 
         span: tuple[str | None, str | None] = (None, None)
+        dated = filters.date_from is not None and filters.date_to is not None
         spanned = getattr(self.store, "timeline_spanned", None)  # Elasticsearch: the span in the first round
-        if filters.date_from is not None and filters.date_to is not None:
-            chosen = pick(span)
-            parts = self._timeline_parts(req, chosen, top_stories, events, entities)
-        elif spanned is not None:
+        if spanned is not None and not dated:
             span, chosen, parts = spanned(req, pick, top_stories, events, entities)
         else:
-            span = self.store.date_span(req)
+            if not dated:
+                span = self.store.date_span(req)
             chosen = pick(span)
             parts = self._timeline_parts(req, chosen, top_stories, events, entities)
         start, end = time_range(filters.date_from, filters.date_to, span)
