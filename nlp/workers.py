@@ -83,12 +83,9 @@ class AnalyzerPool:
     def submit(self, passages: list[Passage]) -> Future[list[Analysis]]:
         return self.executor.submit(_analyze, passages)
 
-    def stems(self, texts: list[str]) -> Future[list[str]]:
-        """The Korean search stems of `texts` (`dfwatch.search.korean.stem_text`), computed in a worker."""
-        return self.executor.submit(_stems, texts)
-
     def analyze_and_stem(self, passages: list[Passage], texts: list[str]) -> Future[tuple[list[Analysis], list[str]]]:
-        """`submit(passages)` and `stems(texts)` as one task: what the enrich stage sends per batch."""
+        """`submit(passages)` and the Korean search stems of `texts` (`dfwatch.search.korean.stem_text`)
+        as one task: what the enrich stage sends per batch."""
         return self.executor.submit(_analyze_and_stem, passages, texts)
 
     def usage(self) -> tuple[float, float]:

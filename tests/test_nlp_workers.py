@@ -44,7 +44,7 @@ def test_a_worker_gives_the_analyses_of_the_process_itself(pool: AnalyzerPool) -
 
 
 def test_korean_stems_made_in_a_worker_are_the_stores_own_and_are_kept(pool: AnalyzerPool) -> None:
-    stems = pool.stems([KOREAN, "no Hangul here"]).result(timeout=300)
+    _, stems = pool.analyze_and_stem([], [KOREAN, "no Hangul here"]).result(timeout=300)
     assert stems == [stem_text(KOREAN), ""]
     assert "딥페이크" in stems[0].split()  # 딥페이크를 → 딥페이크
     title, text = KOREAN.split("\n")
@@ -59,7 +59,7 @@ def test_one_task_gives_the_analyses_and_stems_of_two(pool: AnalyzerPool) -> Non
     alone = pool.submit(PASSAGES).result(timeout=300)
     assert [(a.lang, a.entities, [f.as_dict() for f in a.figures], a.relevance) for a in analyses] == \
         [(a.lang, a.entities, [f.as_dict() for f in a.figures], a.relevance) for a in alone]
-    assert stems == pool.stems([KOREAN]).result(timeout=300) == [stem_text(KOREAN)]
+    assert stems == [stem_text(KOREAN)]
 
 
 def _articles(n: int) -> list[Article]:
