@@ -132,10 +132,10 @@ def bulk_load_settings(es: Elasticsearch, aliases: list[str], drop_replicas: boo
     found = es.indices.get_settings(index=",".join(aliases), name=",".join(wanted), flat_settings=True,
                                     include_defaults=True)
     fallback = {"index.refresh_interval": template_refresh(), "index.number_of_replicas": str(replicas)}
+    left = {k: (v,) if k != "index.refresh_interval" else LEFTOVER_REFRESH for k, v in wanted.items()}
     before: dict[str, dict[str, str]] = {}
     for index, info in found.items():
         values = {**info.get("defaults", {}), **info.get("settings", {})}
-        left = {k: (v,) if k != "index.refresh_interval" else LEFTOVER_REFRESH for k, v in wanted.items()}
         before[index] = {k: fallback[k] if str(values.get(k)) in left[k] else str(values.get(k, fallback[k]))
                          for k in wanted}
     es.indices.put_settings(index=",".join(before), settings=wanted)
